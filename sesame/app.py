@@ -1,0 +1,151 @@
+"""The app factory: all wiring of Sésame sits here (routes, dependencies, hooks, errors)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, MediaType, get
+from litestar.datastructures import ResponseHeader, State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import Message, Scope
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sesame import channels, transparency, wiring
+from sesame.accounts.api import AccountController
+from sesame.db import create_engine, create_sessionmaker
+from sesame.deps import DEPENDENCIES
+from sesame.keys import KeyRing
+from sesame.modules import optional_module
+from sesame.problems import EXCEPTION_HANDLERS
+from sesame.settings import Settings, get_settings
+from sesame.web.session import csrf_config
+
+log = logging.getLogger("sesame")
+
+
+@get("/health", tags=["platform"], summary="Liveness and database reachability")
+async def health(db: AsyncSession) -> dict[str, str]:
+    await db.execute(text("SELECT 1"))
+    return {"status": "ok", "database": "ok"}
+
+
+@get("/.well-known/jwks.json", tags=["platform"], summary="Public keys of the platform and the verifiers")
+async def jwks(state: State, db: AsyncSession) -> dict[str, Any]:
+    keys: KeyRing = state.keyring
+    found: list[dict[str, str]] = list(keys.jwks())
+    for provider in JWKS_PROVIDERS:
+        found.extend(await provider(db))
+    return {"keys": found}
+
+
+#: Sent on every response. The CSP allows only our own scripts and styles (vendored, no CDN), the camera for
+#: the scanner page, and blob:/data: images for QR codes.
+SECURITY_HEADERS = [
+    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+    ResponseHeader(name="Referrer-Policy", value="same-origin"),
+    ResponseHeader(name="X-Frame-Options", value="DENY"),
+    ResponseHeader(name="Permissions-Policy", value="camera=(self), geolocation=(), microphone=()"),
+    ResponseHeader(
+        name="Content-Security-Policy",
+        value=(
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
+            "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; "
+            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+        ),
+    ),
+]
+
+_SECURITY_HEADER_BYTES = [(h.name.lower().encode(), (h.value or "").encode()) for h in SECURITY_HEADERS]
+
+
+async def add_security_headers(message: Message, scope: Scope) -> None:
+    """Sent before every message: the responses Litestar makes outside a handler (problems from exception
+    handlers, the web's error pages and login redirects, unknown routes) skip ``response_headers``."""
+    if message["type"] != "http.response.start":
+        return
+    headers = list(message.get("headers") or ())
+    present = {name.lower() for name, _ in headers}
+    missing = [(name, value) for name, value in _SECURITY_HEADER_BYTES if name not in present]
+    if missing:
+        message["headers"] = headers + missing
+
+
+#: Async callables ``(session) -> list[jwk]`` contributed by domain packages (the verifiers' keys).
+JWKS_PROVIDERS: list[Any] = []
+
+
+#: Modules exposing ``ROUTES`` (a list of controllers/handlers); absent ones are skipped while being built.
+ROUTE_MODULES = (
+    "sesame.transparency_api",
+    "company_profiles.api",
+    "vault.api",
+    "scanner.api",
+    "scanner.checkout.api",
+    "company_profiles.recommendations.api",
+    "vault.sharing.api",
+    "sesame.web",
+)
+
+
+def route_handlers() -> list[Any]:
+    """Every controller of every package, in one list."""
+    handlers: list[Any] = [health, jwks, AccountController]
+    for name in ROUTE_MODULES:
+        module = optional_module(name)
+        if module is not None:
+            handlers.extend(module.ROUTES)
+    return handlers
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    wiring.install()
+    keys = KeyRing.for_settings(settings)
+    transparency.configure(keys=keys, origin=settings.ledger_origin)
+    engine = create_engine(settings)
+    sessionmaker = create_sessionmaker(engine)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    return Litestar(
+        route_handlers=route_handlers(),
+        dependencies=DEPENDENCIES,
+        exception_handlers=EXCEPTION_HANDLERS,
+        state=State({"settings": settings, "keyring": keys, "engine": engine, "sessionmaker": sessionmaker}),
+        lifespan=[lifespan],
+        plugins=channels.plugins(settings),
+        request_max_body_size=settings.max_upload_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Sésame",
+            version="1.0.0",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+            ),
+            security=[{"bearer": []}],
+        ),
+        response_headers=SECURITY_HEADERS,
+        before_send=[add_security_headers],
+        csrf_config=csrf_config(settings, keys),
+        debug=settings.debug,
+    )
+
+
+def app_from_env() -> Litestar:
+    """Entry point for Granian (``sesame.app:app_from_env`` with ``--factory``)."""
+    return create_app()
+
+
+__all__ = ["MediaType", "app_from_env", "create_app"]

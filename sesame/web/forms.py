@@ -1,0 +1,43 @@
+"""Small helpers for HTML forms: read a posted form, answer with a redirect (post/redirect/get)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response
+from litestar.datastructures import Cookie
+
+__all__ = ["form_dict", "form_id", "form_lists", "redirect"]
+
+MAX_FIELD = 10_000
+#: The largest row id the tables hold (PostgreSQL ``integer``).
+MAX_ID = 2_147_483_647
+
+
+async def form_dict(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The posted fields, first value of each, as text (uploads excluded), each cut at ``MAX_FIELD``."""
+    form = await request.form()
+    return {key: value[:MAX_FIELD] for key, value in form.items() if isinstance(value, str)}
+
+
+async def form_lists(request: Request[Any, Any, Any]) -> dict[str, list[str]]:
+    """Every value of every field (checkbox groups), as text."""
+    form = await request.form()
+    out: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            out.setdefault(key, []).append(value[:MAX_FIELD])
+    return out
+
+
+def form_id(text: str | None) -> int:
+    """A row id typed in a form; anything else (text, a sign, past ``MAX_ID``) is 0, which matches no row."""
+    text = (text or "").strip()
+    if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= MAX_ID:
+        return int(text)
+    return 0
+
+
+def redirect(location: str, *, cookies: list[Cookie] | None = None) -> Response[Any]:
+    """303 See Other: the browser follows with a GET, so a reload never re-posts the form."""
+    return Response(content=None, status_code=303, headers={"Location": location}, cookies=cookies)

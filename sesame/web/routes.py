@@ -1,0 +1,59 @@
+"""Every web page in one router: HTML error pages, the ``viewer`` dependency, static files beside it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Router
+from litestar.datastructures import CacheControlHeader
+from litestar.di import Provide
+from litestar.static_files import create_static_files_router
+
+from sesame.web import products
+from sesame.web.auth import AuthPages
+from sesame.web.citizen import CitizenPages
+from sesame.web.company import CompanyPages
+from sesame.web.error_pages import EXCEPTION_PAGES
+from sesame.web.opinions import OpinionPages
+from sesame.web.payments import PaymentPages
+from sesame.web.products import ProductPages, install_resolver_page
+from sesame.web.public import PublicPages
+from sesame.web.rendering import STATIC_DIR
+from sesame.web.session import provide_viewer
+from sesame.web.verifier import VerifierPages
+
+__all__ = ["ROUTES", "render_product_page"]
+
+
+def render_product_page(card: dict[str, Any], lang: str) -> str:
+    """The product page of a card dict (``scanner.services.card_for_gtin``) in ``lang``, as a string."""
+    return products.render_product_page(card, lang)
+
+
+PAGES = Router(
+    path="/",
+    route_handlers=[
+        AuthPages,
+        PublicPages,
+        ProductPages,
+        CitizenPages,
+        PaymentPages,
+        OpinionPages,
+        CompanyPages,
+        VerifierPages,
+    ],
+    dependencies={"viewer": Provide(provide_viewer)},
+    exception_handlers=EXCEPTION_PAGES,
+    include_in_schema=False,
+)
+
+#: Static files are referenced with ``?v=<content hash>`` (``static_url``), so they may be cached for long.
+STATIC = create_static_files_router(
+    path="/static",
+    directories=[STATIC_DIR],
+    cache_control=CacheControlHeader(max_age=86_400, public=True),
+    include_in_schema=False,
+)
+
+ROUTES: list[Any] = [PAGES, STATIC]
+install_resolver_page()

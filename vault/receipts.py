@@ -1,0 +1,157 @@
+"""Group commit of access receipts: concurrent company reads share one transaction.
+
+Every read writes a receipt, and a granted one a ledger leaf with a signed checkpoint. Done one transaction
+per read, the writes queue on the database's write lock (SQLite has one per file; the ledger has one append
+lock everywhere) and throughput collapses under load. Here a read hands its receipt to the queue of its
+process and waits: whatever arrived while the previous batch was committing goes into the next one, with a
+single ledger append and a single checkpoint signature. A read still answers only after its receipt and leaf
+are committed, so nothing is acknowledged that could be lost, and a failed batch fails every read in it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlmodel import col, select
+
+from sesame import transparency
+from vault.models import AccessReceipt, Vault
+
+__all__ = ["PendingReceipt", "write"]
+
+MAX_BATCH = 512
+
+
+@dataclass(slots=True)
+class PendingReceipt:
+    """A receipt's row (``AccessReceipt`` columns); ``salt`` and ``committed`` set for a ledger leaf."""
+
+    kind: str
+    row: dict[str, Any]
+    salt: bytes | None = None
+    committed: dict[str, Any] | None = None
+    future: asyncio.Future[int | None] = field(init=False)
+
+
+class _ReceiptQueue:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self._pending: list[PendingReceipt] = []
+        self._draining: asyncio.Task[None] | None = None
+        self._writers = _WriterLock.for_engine(engine)
+        self.loop = asyncio.get_running_loop()
+
+    async def write(self, item: PendingReceipt) -> int | None:
+        item.future = self.loop.create_future()
+        self._pending.append(item)
+        if self._draining is None or self._draining.done():
+            self._draining = self.loop.create_task(self._drain())
+        return await item.future
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            try:
+                indexes = await self._commit(batch)
+            except BaseException as exc:  # every reader in the batch learns it failed
+                for item in batch:
+                    if not item.future.done():
+                        item.future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for item, index in zip(batch, indexes, strict=True):
+                if not item.future.done():
+                    item.future.set_result(index)
+
+    async def _commit(self, batch: list[PendingReceipt]) -> list[int | None]:
+        async with self._writers, self._sessions() as session:
+            try:
+                return await _write_batch(session, batch)
+            finally:
+                if session.in_transaction():
+                    await session.rollback()
+
+
+class _WriterLock:
+    """On a SQLite file, the batches of every worker process take turns through an ``flock`` on a side file.
+
+    SQLite lets one writer in at a time and makes the others poll with growing sleeps (1, 2, 5 ... 100 ms),
+    so two workers committing batches back to back mostly sleep. A kernel file lock wakes the next writer the
+    moment the previous one lets go. PostgreSQL needs nothing of the sort (the ledger's advisory lock queues).
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600) if path is not None else None
+
+    @classmethod
+    def for_engine(cls, engine: AsyncEngine) -> _WriterLock:
+        url = engine.url
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            return cls(None)
+        return cls(Path(url.database).with_name(Path(url.database).name + ".writer-lock"))
+
+    async def __aenter__(self) -> None:
+        if self._fd is not None:
+            await anyio.to_thread.run_sync(fcntl.flock, self._fd, fcntl.LOCK_EX)
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+async def _write_batch(session: AsyncSession, batch: list[PendingReceipt]) -> list[int | None]:
+    """One transaction for the batch. A receipt whose vault was erased meanwhile is dropped, never stored.
+
+    The check must see every erasure that commits before this batch does. On PostgreSQL the live vault rows
+    are share-locked first (erasure locks its row first too, then the ledger: the same order, so no deadlock);
+    on SQLite the ledger append comes first, taking the database's single write lock, then the check.
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        live = await _live_vaults(session, batch, lock=True)
+    ledgered = [item for item in batch if item.salt is not None and item.committed is not None]
+    if postgres:
+        ledgered = [item for item in ledgered if item.row["vault_id"] in live]
+    indexes = await transparency.record_private_many(
+        session,
+        [(item.kind, item.salt, item.committed) for item in ledgered],  # type: ignore[misc]
+    )
+    if not postgres:
+        live = await _live_vaults(session, batch, lock=False)
+    by_item = {id(item): index for item, index in zip(ledgered, indexes, strict=True)}
+    rows = [
+        {**item.row, "ledger_index": by_item.get(id(item))} for item in batch if item.row["vault_id"] in live
+    ]
+    if rows:
+        await session.execute(insert(AccessReceipt), rows)
+    await session.commit()
+    return [by_item.get(id(item)) for item in batch]
+
+
+async def _live_vaults(session: AsyncSession, batch: list[PendingReceipt], *, lock: bool) -> set[int]:
+    wanted = {item.row["vault_id"] for item in batch}
+    query = select(Vault.id).where(col(Vault.id).in_(wanted), col(Vault.erased_at).is_(None))
+    if lock:
+        query = query.with_for_update(read=True)
+    return {int(v) for v in (await session.execute(query)).scalars()}
+
+
+_queues: weakref.WeakKeyDictionary[AsyncEngine, _ReceiptQueue] = weakref.WeakKeyDictionary()
+
+
+async def write(engine: AsyncEngine, item: PendingReceipt) -> int | None:
+    """Commit one receipt (and its leaf) with whatever else is pending; returns its ledger index, if any."""
+    queue = _queues.get(engine)
+    if queue is None or queue.loop is not asyncio.get_running_loop():
+        queue = _queues[engine] = _ReceiptQueue(engine)
+    return await queue.write(item)
