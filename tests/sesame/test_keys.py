@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import stat
 from pathlib import Path
@@ -21,6 +22,30 @@ def test_keys_created_0600_and_reloaded(tmp_path: Path) -> None:
     assert again.signing_key().kid == ring.signing_key().kid
     assert again.current_kek_id == ring.current_kek_id
     assert ring.signing_key("ledger").kid != ring.signing_key("platform").kid
+
+
+def _load_at_once(key_dir: str, barrier: object, out: object) -> None:
+    barrier.wait()  # type: ignore[attr-defined]
+    ring = KeyRing.load(key_dir=Path(key_dir))
+    out.put((ring.signing_key().kid, ring.signing_key("ledger").kid, ring.current_kek_id))  # type: ignore[attr-defined]
+
+
+def test_workers_starting_together_on_an_empty_key_dir_share_one_set_of_keys(tmp_path: Path) -> None:
+    """Granian forks its workers before any of them has created a key: they must not each make their own."""
+    context = multiprocessing.get_context("spawn")
+    barrier, out = context.Barrier(6), context.Queue()
+    procs = [
+        context.Process(target=_load_at_once, args=(str(tmp_path / "keys"), barrier, out)) for _ in range(6)
+    ]
+    for proc in procs:
+        proc.start()
+    seen = {out.get(timeout=60) for _ in procs}
+    for proc in procs:
+        proc.join(timeout=60)
+        assert proc.exitcode == 0
+    assert len(seen) == 1, seen
+    assert len(list((tmp_path / "keys" / "kek").glob("*.key"))) == 1
+    assert len(list((tmp_path / "keys" / "signing" / "platform").glob("*.key"))) == 1
 
 
 def test_rotation_keeps_old_public_keys_and_keks(tmp_path: Path) -> None:
