@@ -33,6 +33,7 @@ from scanner.schemas import (
 )
 from sesame.accounts.services import Principal
 from sesame.settings import Settings
+from sesame.uploads import UploadController
 
 __all__ = ["ROUTES", "card_cache"]
 
@@ -268,6 +269,13 @@ class ScanController(Controller):
             request.app, resolver.with_context(card, settings.public_url, link), media_type=JSON
         )
 
+
+class ScanImageController(UploadController):
+    """The photo upload, apart: only this route takes bodies up to ``Settings.max_upload_bytes``."""
+
+    path = "/api/v1/scan"
+    tags = ["scanner"]
+
     @post(
         "/image",
         status_code=200,
@@ -492,6 +500,7 @@ ROUTES: list[Any] = [
     resolve_other_key,
     resolver_description,
     ScanController,
+    ScanImageController,
     ProductController,
     bench_constant,
     bench_constant_post,
