@@ -18,16 +18,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, text, update
+from sqlalchemy import DateTime, and_, bindparam, delete, func, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
 from sqlmodel import col, select
 
 from company_profiles import services as companies
 from sesame import transparency
 from sesame.accounts import services as accounts
 from sesame.accounts.models import Account
+from sesame.db import read_rows
 from sesame.errors import FieldError, NotFound
 from sesame.keys import KeyRing, b64url_decode
 from vault import catalogue, crypto, receipts
@@ -921,6 +923,52 @@ async def decide_request(
     return request, grant
 
 
+_EXPIRES_AT_TYPE = DateTime(timezone=True)  # Grant.expires_at's
+
+#: The whole company read in one round trip: vault, open account, live grants, current field rows. Built once.
+_GRANTED_READ: Executable = (
+    sa_select(
+        col(Vault.id),
+        col(Vault.kek_id),
+        col(Vault.wrapped_dek),
+        col(CompanyAccount.id).label("account_id"),
+        col(Grant.id).label("grant_id"),
+        col(Grant.fields),
+        col(Grant.purpose),
+        col(VaultField.name).label("field_name"),
+        col(VaultField.version),
+        col(VaultField.nonce),
+        col(VaultField.ciphertext),
+    )
+    .select_from(Vault)
+    .outerjoin(
+        CompanyAccount,
+        and_(
+            col(CompanyAccount.vault_id) == col(Vault.id),
+            col(CompanyAccount.company_id) == bindparam("company_id"),
+            col(CompanyAccount.state) == AccountState.open.value,
+        ),
+    )
+    .outerjoin(
+        Grant,
+        and_(
+            col(Grant.company_account_id) == col(CompanyAccount.id),
+            col(Grant.withdrawn_at).is_(None),
+            col(Grant.expires_at) > bindparam("now", type_=_EXPIRES_AT_TYPE),
+        ),
+    )
+    .outerjoin(  # field rows only when something is granted: one round trip for the whole read
+        VaultField,
+        and_(
+            col(VaultField.vault_id) == col(Vault.id),
+            col(VaultField.current),
+            col(Grant.id).is_not(None),
+        ),
+    )
+    .where(col(Vault.sesame_id) == bindparam("sesame_id"), col(Vault.erased_at).is_(None))
+)
+
+
 # -- the company read (the hot path) -------------------------------------------------------------------------
 async def read_granted_fields(
     session: AsyncSession, keys: KeyRing, *, principal_id: int, sesame_id: str, now: datetime | None = None
@@ -936,49 +984,9 @@ async def read_granted_fields(
     company_id = await _company_id(session, principal_id)
     if not sesame_id or len(sesame_id) > 64:
         raise SesameNotFound()
-    rows: Sequence[Any] = (
-        await session.execute(
-            sa_select(
-                col(Vault.id),
-                col(Vault.kek_id),
-                col(Vault.wrapped_dek),
-                col(CompanyAccount.id).label("account_id"),
-                col(Grant.id).label("grant_id"),
-                col(Grant.fields),
-                col(Grant.purpose),
-                col(VaultField.name).label("field_name"),
-                col(VaultField.version),
-                col(VaultField.nonce),
-                col(VaultField.ciphertext),
-            )
-            .select_from(Vault)
-            .outerjoin(
-                CompanyAccount,
-                and_(
-                    col(CompanyAccount.vault_id) == col(Vault.id),
-                    col(CompanyAccount.company_id) == company_id,
-                    col(CompanyAccount.state) == AccountState.open.value,
-                ),
-            )
-            .outerjoin(
-                Grant,
-                and_(
-                    col(Grant.company_account_id) == col(CompanyAccount.id),
-                    col(Grant.withdrawn_at).is_(None),
-                    col(Grant.expires_at) > now,
-                ),
-            )
-            .outerjoin(  # field rows only when something is granted: one round trip for the whole read
-                VaultField,
-                and_(
-                    col(VaultField.vault_id) == col(Vault.id),
-                    col(VaultField.current),
-                    col(Grant.id).is_not(None),
-                ),
-            )
-            .where(col(Vault.sesame_id) == sesame_id, col(Vault.erased_at).is_(None))
-        )
-    ).all()
+    rows: Sequence[Any] = await read_rows(
+        session, _GRANTED_READ, {"sesame_id": sesame_id, "company_id": company_id, "now": now}
+    )
     if not rows:
         raise SesameNotFound()
     first = rows[0]

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import jwt
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -199,3 +200,36 @@ async def test_unknown_route_is_problem_404(client: AsyncTestClient[Litestar]) -
     response = await client.get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_token_verified_once_still_expires(
+    client: AsyncTestClient[Litestar], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Verified tokens are remembered per process; their expiry is checked on every use all the same."""
+    await sign_up(client, "erin@example.org")
+    token = await login(client, "erin@example.org")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await client.get("/api/v1/accounts/me", headers=headers)).status_code == 200
+    assert (await client.get("/api/v1/accounts/me", headers=headers)).status_code == 200  # from the cache
+    expiry = jwt.decode(token, options={"verify_signature": False})["exp"]
+    monkeypatch.setattr(time, "time", lambda: expiry + 1.0)
+    assert (await client.get("/api/v1/accounts/me", headers=headers)).status_code == 401
+    # One changed byte in the signature is a different token, verified afresh, and refused.
+    head, body, sig = token.split(".")
+    forged = f"{head}.{body}.{sig[:-2]}{'A' if sig[-2] != 'A' else 'B'}{sig[-1]}"
+    monkeypatch.undo()
+    forged_headers = {"Authorization": f"Bearer {forged}"}
+    assert (await client.get("/api/v1/accounts/me", headers=forged_headers)).status_code == 401
+
+
+async def test_an_erased_login_is_refused_although_its_token_was_verified(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    created = await sign_up(client, "fred@example.org")
+    token = await login(client, "fred@example.org")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await client.get("/api/v1/accounts/me", headers=headers)).status_code == 200
+    erased = await client.delete("/api/v1/vault", headers=headers)
+    assert erased.status_code == 204, erased.text
+    assert created["id"]
+    assert (await client.get("/api/v1/accounts/me", headers=headers)).status_code == 401
