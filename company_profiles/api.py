@@ -24,6 +24,8 @@ from company_profiles.schemas import (
     FilingReceipt,
     IndicatorDefinition,
     JwsIn,
+    RefusalOut,
+    RefusalRequest,
     Revocation,
     VerifierOut,
     VersionDetail,
@@ -110,6 +112,26 @@ class CompanyController(Controller):
         principal.require("verifier")
         return await services.issue_attestation(
             db, keys, company_id=company_id, account_id=principal.id, request=data
+        )
+
+    @get(
+        "/{company_id:int}/refusals",
+        summary="Every refusal by a verifier to attest one of the company's values",
+    )
+    async def refusals(self, company_id: CompanyId, db: AsyncSession) -> list[RefusalOut]:
+        return await services.company_refusals(db, company_id)
+
+    @post(
+        "/{company_id:int}/refusals",
+        status_code=201,
+        summary="Refuse to attest an indicator awaiting attestation, with a reason (verifiers)",
+    )
+    async def refuse(
+        self, company_id: CompanyId, data: RefusalRequest, db: AsyncSession, principal: Principal
+    ) -> RefusalOut:
+        principal.require("verifier")
+        return await services.refuse_attestation(
+            db, company_id=company_id, account_id=principal.id, request=data
         )
 
 

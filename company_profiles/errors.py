@@ -5,6 +5,7 @@ from __future__ import annotations
 from sesame.errors import Conflict, Forbidden, NotFound
 
 __all__ = [
+    "AlreadyAttested",
     "AlreadyRevoked",
     "AttestationNotFound",
     "CompanyAlreadyRegistered",
@@ -76,6 +77,11 @@ class ConcurrentFiling(Conflict):
 class ValueMismatch(Conflict):
     type_slug = "value-mismatch"
     title = "The value differs from the disclosed one"
+
+
+class AlreadyAttested(Conflict):
+    type_slug = "already-attested"
+    title = "This value is attested: it awaits no attestation (revoke the attestation instead)"
 
 
 class AlreadyRevoked(Conflict):

@@ -126,3 +126,25 @@ class Attestation(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True), nullable=True)
     revocation_reason: str | None = Field(default=None, max_length=200)
     revocation_ledger_index: int | None = Field(default=None)
+
+
+class AttestationRefusal(SQLModel, table=True):
+    """A verifier's refusal to attest a disclosed value, with its reason (public, like an attestation).
+
+    It applies to the indicator while its record stays unchanged since ``version`` (like an attestation): a
+    company that files a corrected value is awaiting attestation again.
+    """
+
+    __tablename__ = "attestation_refusals"
+    __table_args__ = (Index("ix_attestation_refusals_company_indicator", "company_id", "indicator"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: int = Field(foreign_key="companies.id")
+    verifier_id: int = Field(foreign_key="verifiers.id", index=True)
+    indicator: str = Field(max_length=64)
+    value_json: str = Field(sa_type=Text)
+    #: The civil-status version the verifier checked.
+    version: int
+    reason: str = Field(max_length=200)
+    refused_at: datetime = Field(sa_type=DateTime(timezone=True))
+    ledger_index: int | None = Field(default=None)

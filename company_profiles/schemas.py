@@ -25,6 +25,8 @@ __all__ = [
     "IndicatorView",
     "JwsIn",
     "OpenDataRecord",
+    "RefusalOut",
+    "RefusalRequest",
     "Revocation",
     "ScoreComponents",
     "VerificationState",
@@ -53,6 +55,7 @@ class VerificationState(StrEnum):
     attested = "attested"  # a trusted verifier signed this value, not revoked, not expired
     expired = "expired"  # the only matching attestations have passed their valid_until
     revoked = "revoked"  # the only matching attestations were revoked
+    refused = "refused"  # a trusted verifier refused to attest this value (and none attests it since)
     self_declared = "self_declared"  # disclosed by the company, attested by no trusted verifier
     undisclosed = "undisclosed"  # not in the current version
 
@@ -96,6 +99,16 @@ class AttestationRequest(BaseModel):
     value: JsonScalar
     version: int | None = Field(default=None, ge=1, le=2_147_483_647, description="default: the current one")
     valid_days: int | None = Field(default=None, ge=1, le=1095, description="default: the catalogue's")
+
+
+class RefusalRequest(BaseModel):
+    """A verifier refuses to attest the value disclosed in a version (default: the current one), saying why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    indicator: str = Field(min_length=1, max_length=64)
+    version: int | None = Field(default=None, ge=1, le=2_147_483_647, description="default: the current one")
+    reason: str = Field(min_length=1, max_length=200, description="why the value cannot be attested (public)")
 
 
 class Revocation(BaseModel):
@@ -181,6 +194,11 @@ class IndicatorView(BaseModel):
     attested_at: datetime | None = None
     attested_version: int | None = None
     valid_until: datetime | None = None
+    #: When ``state`` is ``refused``: the verifier's refusal (public, like attestations).
+    refusal_id: int | None = None
+    refused_by: str | None = None
+    refused_at: datetime | None = None
+    refusal_reason: str | None = None
 
 
 class ScoreComponents(BaseModel):
@@ -259,6 +277,19 @@ class AttestationOut(BaseModel):
     ledger_index: int | None
     revocation_ledger_index: int | None
     jws: str
+
+
+class RefusalOut(BaseModel):
+    id: int
+    company_id: int
+    indicator: str
+    value: IndicatorValue
+    version: int
+    verifier_id: int
+    verifier_name: str
+    reason: str
+    refused_at: datetime
+    ledger_index: int | None
 
 
 class AttestationCheck(BaseModel):

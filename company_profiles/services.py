@@ -9,7 +9,10 @@ its verifier is active and trusted for the indicator *now* (trust policy), it is
 record has stayed unchanged (same value, unit, period and method) since the version the verifier checked. So a
 new filing that only changes other indicators keeps every attestation; a changed value starts self-declared.
 Among applicable attestations the newest unexpired one wins (``attested``); if all have expired the state is
-``expired``; if all were revoked, ``revoked``; with none, ``self_declared``.
+``expired``; if all were revoked, ``revoked``; with none, ``self_declared``. A verifier may also *refuse* to attest
+a value awaiting attestation, giving a reason (``refuse_attestation``): an applicable refusal (same rules: trusted
+verifier, unchanged record) newer than every applicable attestation makes the state ``refused``, until a trusted
+verifier attests the value or the company files a changed one.
 
 Functions other packages call (stable names and signatures): ``mandatory_attestation_gaps``,
 ``current_version_ref``, ``public_profile``, ``highlights``, ``company_for_account``, ``company_exists``,
@@ -37,6 +40,7 @@ from sqlmodel import col, select
 from company_profiles import catalogue, identifiers, signing
 from company_profiles.catalogue import CATALOGUE, MANDATORY_KEYS, Indicator, IndicatorValueError, Value
 from company_profiles.errors import (
+    AlreadyAttested,
     AlreadyRevoked,
     AttestationNotFound,
     CompanyAlreadyRegistered,
@@ -53,6 +57,7 @@ from company_profiles.errors import (
 )
 from company_profiles.models import (
     Attestation,
+    AttestationRefusal,
     CivilStatusVersion,
     Company,
     IndicatorRecord,
@@ -75,6 +80,8 @@ from company_profiles.schemas import (
     IndicatorInput,
     IndicatorView,
     OpenDataRecord,
+    RefusalOut,
+    RefusalRequest,
     ScoreComponents,
     VerificationState,
     VerifierOut,
@@ -93,6 +100,7 @@ __all__ = [
     "company_attestations",
     "company_exists",
     "company_for_account",
+    "company_refusals",
     "current_version_ref",
     "file_civil_status",
     "get_attestation",
@@ -108,6 +116,7 @@ __all__ = [
     "profile_cache_token",
     "profile_changed_hooks",
     "public_profile",
+    "refuse_attestation",
     "register_company",
     "register_verifier",
     "revoke_attestation",
@@ -267,12 +276,58 @@ async def _attestations(
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class _RefusalRow:
+    """A refusal with what the trust policy needs of its verifier."""
+
+    refusal: AttestationRefusal
+    verifier_name: str
+    verifier_scope: tuple[str, ...]
+    verifier_active: bool
+
+    def trusted_for(self, key: str) -> bool:
+        return self.verifier_active and key in self.verifier_scope
+
+
+async def _refusals(
+    session: AsyncSession, company_ids: list[int], keys: Iterable[str] | None = None
+) -> list[_RefusalRow]:
+    query = (
+        select(AttestationRefusal, Verifier.name, Verifier.scope, Verifier.active)
+        .join(Verifier, col(Verifier.id) == col(AttestationRefusal.verifier_id))
+        .where(col(AttestationRefusal.company_id).in_(company_ids))
+    )
+    if keys is not None:
+        query = query.where(col(AttestationRefusal.indicator).in_(list(keys)))
+    rows = await session.execute(query)
+    return [
+        _RefusalRow(refusal=r, verifier_name=name, verifier_scope=tuple(scope or ()), verifier_active=act)
+        for r, name, scope, act in rows.all()
+    ]
+
+
+def _applicable_refusal(
+    record: IndicatorRecord, version: int, refusals: Iterable[_RefusalRow]
+) -> _RefusalRow | None:
+    """The newest refusal of this record's value by a verifier trusted for it now, if any."""
+    applicable = [
+        row
+        for row in refusals
+        if row.refusal.indicator == record.key
+        and record.since_version <= row.refusal.version <= version
+        and row.refusal.value_json == record.value_json
+        and row.trusted_for(record.key)
+    ]
+    return max(applicable, key=lambda r: (_aware(r.refusal.refused_at), r.refusal.id or 0), default=None)
+
+
 def _view(
     indicator: Indicator,
     record: IndicatorRecord | None,
     version: int,
     attestations: list[_AttestationRow],
     now: datetime,
+    refusals: Iterable[_RefusalRow] = (),
 ) -> IndicatorView:
     base: dict[str, Any] = {
         "key": indicator.key,
@@ -288,6 +343,29 @@ def _view(
     since_at = _aware(record.since_at)
     state, best = _verification(record, version, attestations, now)
     att = best.attestation if best else None
+    refusal = (
+        _applicable_refusal(record, version, refusals) if state is not VerificationState.attested else None
+    )
+    if refusal is not None:
+        latest_attestation = max(
+            (
+                max(
+                    _aware(r.attestation.issued_at),
+                    _aware(r.attestation.revoked_at or r.attestation.issued_at),
+                )
+                for r in attestations
+                if r.attestation.indicator == record.key
+                and record.since_version <= r.attestation.version <= version
+                and r.attestation.value_json == record.value_json
+                and r.trusted_for(record.key)
+            ),
+            default=None,
+        )
+        if latest_attestation is not None and latest_attestation > _aware(refusal.refusal.refused_at):
+            refusal = None
+        else:
+            state = VerificationState.refused
+    refused = refusal.refusal if refusal else None
     return IndicatorView(
         **base,
         disclosed=True,
@@ -307,6 +385,10 @@ def _view(
         attested_at=_aware(att.issued_at) if att else None,
         attested_version=att.version if att else None,
         valid_until=_aware(att.valid_until) if att else None,
+        refusal_id=refused.id if refused else None,
+        refused_by=refusal.verifier_name if refusal else None,
+        refused_at=_aware(refused.refused_at) if refused else None,
+        refusal_reason=refused.reason if refused else None,
     )
 
 
@@ -364,7 +446,8 @@ async def _views(
         raise CompanyNotFound()
     records = await _records(session, row.id, keys)
     attestations = await _attestations(session, [company.id or 0], keys)
-    views = [_view(CATALOGUE[k], records.get(k), row.version, attestations, now) for k in keys]
+    refusals = await _refusals(session, [company.id or 0], keys)
+    views = [_view(CATALOGUE[k], records.get(k), row.version, attestations, now, refusals) for k in keys]
     return row, views
 
 
@@ -471,7 +554,7 @@ async def profile_cache_token(session: AsyncSession, company_id: int, *, now: da
     """A number that grows whenever what the profile shows may have changed, for the scanner's cache.
 
     The sum of never-decreasing counts: versions filed, attestations issued, attestations revoked, attestations
-    expired by ``now``, plus today's day number (ages and seniority change with the date). Changing a
+    expired by ``now``, refusals, plus today's day number (ages and seniority change with the date). Changing a
     verifier's trust scope (an admin act) is not counted: caches should also expire by time. 0 for no company.
     """
     if not _valid_id(company_id):
@@ -487,11 +570,17 @@ async def profile_cache_token(session: AsyncSession, company_id: int, *, now: da
         func.count(col(Attestation.revoked_at)),
         func.count().filter(col(Attestation.valid_until) <= now),
     ).where(col(Attestation.company_id) == company_id)
+    refusals = (
+        select(func.count())
+        .select_from(AttestationRefusal)
+        .where(col(AttestationRefusal.company_id) == company_id)
+    )
     filed = int(await session.scalar(versions) or 0)
     if filed == 0:
         return 0
     issued, revoked, expired = (await session.execute(counts)).one()
-    return filed + int(issued) + int(revoked) + int(expired) + now.date().toordinal()
+    refused = int(await session.scalar(refusals) or 0)
+    return filed + int(issued) + int(revoked) + int(expired) + refused + now.date().toordinal()
 
 
 async def list_companies(
@@ -1221,6 +1310,106 @@ async def revoke_attestation(
     return _attestation_out(attestation, name)
 
 
+def _refusal_out(refusal: AttestationRefusal, verifier_name: str) -> RefusalOut:
+    return RefusalOut(
+        id=refusal.id or 0,
+        company_id=refusal.company_id,
+        indicator=refusal.indicator,
+        value=_value(refusal.value_json),
+        version=refusal.version,
+        verifier_id=refusal.verifier_id,
+        verifier_name=verifier_name,
+        reason=refusal.reason,
+        refused_at=_aware(refusal.refused_at),
+        ledger_index=refusal.ledger_index,
+    )
+
+
+async def refuse_attestation(
+    session: AsyncSession,
+    *,
+    company_id: int,
+    account_id: int,
+    request: RefusalRequest,
+    now: datetime | None = None,
+) -> RefusalOut:
+    """A verifier refuses to attest the value a version discloses (default: the current one), with a reason.
+
+    ``OutsideTrustScope`` (403) when the verifier is not trusted for the indicator; ``ValueMismatch`` (409) when
+    the version discloses nothing for it; ``AlreadyAttested`` (409) when the value is attested now (revoke that
+    attestation instead). The refusal is kept and published in the ledger (``attestation.refused``); the
+    indicator's state becomes ``refused`` until a trusted verifier attests it or the company files a changed
+    value. Commits.
+    """
+    now = _now(now).replace(microsecond=0)
+    verifier = await _verifier_for_account(session, account_id)
+    company = await _company(session, company_id)
+    indicator = CATALOGUE.get(request.indicator)
+    if indicator is None:
+        raise InvalidInput.one("body.indicator", "is not an indicator of the catalogue")
+    if indicator.key not in verifier.scope:
+        raise OutsideTrustScope(f"{verifier.name} is not trusted for {indicator.key}")
+    version = request.version or company.current_version
+    if version > company.current_version:
+        raise InvalidInput.one("body.version", f"the latest version is {company.current_version}")
+    errors: list[FieldError] = []
+    reason = _clean_text(request.reason, "body.reason", errors)
+    if reason is None and not errors:
+        errors.append(FieldError("body.reason", "say why the value cannot be attested"))
+    if errors:
+        raise InvalidInput(errors)
+    assert reason is not None
+    row = await _version_row(session, company.id or 0, version)
+    records = (
+        await _records(session, row.id, [indicator.key]) if row is not None and row.id is not None else {}
+    )
+    record = records.get(indicator.key)
+    if record is None:
+        raise ValueMismatch(f"{indicator.key} is not disclosed in version {version}", disclosed=None)
+    attestations = await _attestations(session, [company.id or 0], [indicator.key])
+    state, _ = _verification(record, version, attestations, now)
+    if state is VerificationState.attested:
+        raise AlreadyAttested()
+    refusal = AttestationRefusal(
+        company_id=company.id or 0,
+        verifier_id=verifier.id or 0,
+        indicator=indicator.key,
+        value_json=record.value_json,
+        version=version,
+        reason=reason,
+        refused_at=now,
+    )
+    session.add(refusal)
+    await session.flush()
+    refusal.ledger_index = await transparency.record(
+        session,
+        "attestation.refused",
+        {
+            "refusal_id": refusal.id,
+            "company_id": refusal.company_id,
+            "indicator": refusal.indicator,
+            "value": _value(record.value_json),
+            "version": version,
+            "verifier_id": refusal.verifier_id,
+            "reason": reason,
+            "refused_at": now.isoformat(),
+        },
+    )
+    session.add(refusal)
+    await _profile_changed(session, refusal.company_id)
+    await session.commit()
+    return _refusal_out(refusal, verifier.name)
+
+
+async def company_refusals(session: AsyncSession, company_id: int) -> list[RefusalOut]:
+    """Every refusal to attest one of the company's values (including ones a later filing made moot), newest
+    first."""
+    company = await _company(session, company_id)
+    rows = await _refusals(session, [company.id or 0])
+    rows.sort(key=lambda r: r.refusal.id or 0, reverse=True)
+    return [_refusal_out(r.refusal, r.verifier_name) for r in rows]
+
+
 async def verify_attestation(
     session: AsyncSession, jws: str, *, now: datetime | None = None
 ) -> AttestationCheck:
@@ -1327,6 +1516,9 @@ async def _open_data_batch(
     attestations: dict[int, list[_AttestationRow]] = {}
     for row in await _attestations(session, ids):
         attestations.setdefault(row.attestation.company_id, []).append(row)
+    refusals: dict[int, list[_RefusalRow]] = {}
+    for refusal in await _refusals(session, ids):
+        refusals.setdefault(refusal.refusal.company_id, []).append(refusal)
     out: list[OpenDataRecord] = []
     for company in companies:
         version = version_rows.get(company.id or 0)
@@ -1334,7 +1526,14 @@ async def _open_data_batch(
             continue
         own = records.get(company.id or 0, {})
         views = [
-            _view(CATALOGUE[k], own[k], version.version, attestations.get(company.id or 0, []), now)
+            _view(
+                CATALOGUE[k],
+                own[k],
+                version.version,
+                attestations.get(company.id or 0, []),
+                now,
+                refusals.get(company.id or 0, []),
+            )
             for k in CATALOGUE
             if k in own
         ]

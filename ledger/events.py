@@ -41,6 +41,7 @@ class EventKind(StrEnum):
     DISCLOSURE_FILED = "disclosure.filed"
     ATTESTATION_ISSUED = "attestation.issued"
     ATTESTATION_REVOKED = "attestation.revoked"
+    ATTESTATION_REFUSED = "attestation.refused"
     PRODUCT_CARD_CHANGED = "product.card_changed"
     ACCOUNT_OPENED = "account.opened"
     ACCOUNT_CLOSED = "account.closed"

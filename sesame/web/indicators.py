@@ -35,6 +35,7 @@ BADGES = {
     "attested": ("ok", N_("Verified")),
     "expired": ("warn", N_("Attestation expired")),
     "revoked": ("bad", N_("Attestation revoked")),
+    "refused": ("bad", N_("Refused by the verifier")),
     "self_declared": ("none", N_("Self-declared, not verified")),
     "undisclosed": ("none", N_("Not disclosed")),
 }

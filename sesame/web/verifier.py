@@ -1,4 +1,5 @@
-"""The verifier's page: indicators awaiting attestation in its trust scope; attest (sign) or revoke."""
+"""The verifier's page: indicators awaiting attestation in its trust scope; attest (sign), refuse (with a
+reason) or revoke."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from company_profiles import services as profiles
-from company_profiles.schemas import AttestationRequest, VerificationState
+from company_profiles.schemas import AttestationRequest, RefusalRequest, VerificationState
 from sesame.accounts.services import Principal
 from sesame.errors import Forbidden, SesameError
 from sesame.keys import KeyRing
@@ -25,7 +26,9 @@ QUEUE_COMPANIES = 200
 DONE = {
     "attested": N_("Attestation signed and published in the ledger."),
     "revoked": N_("Attestation revoked; the revocation is in the ledger."),
+    "refused": N_("Refusal recorded and published in the ledger; the company sees your reason."),
 }
+REFUSAL_REASON = N_("Say why you cannot attest this value (1 to 200 characters).")
 
 
 async def verifier_scope(db: AsyncSession, account_id: int) -> tuple[str, list[str]]:
@@ -54,11 +57,24 @@ class VerifierPages(Controller):
         done: str | None = None,
     ) -> Response[str]:
         verifier = require(viewer, "verifier")
+        return await self._queue_page(request, db, verifier, done=DONE.get(done or ""))
+
+    async def _queue_page(
+        self,
+        request: Request[Any, Any, Any],
+        db: AsyncSession,
+        verifier: Principal,
+        *,
+        done: str | None = None,
+        error: dict[str, str] | None = None,
+        status_code: int = 200,
+    ) -> Response[str]:
         lang = request_locale(request)
         t = translator_for(lang)
         name, scope = await verifier_scope(db, verifier.id)
         companies = await profiles.list_companies(db, limit=QUEUE_COMPANIES)
         awaiting: list[dict[str, Any]] = []
+        refused: list[dict[str, Any]] = []
         attested: list[dict[str, Any]] = []
         for summary in companies.items:
             profile = await profiles.public_profile(db, summary.id)
@@ -77,6 +93,8 @@ class VerifierPages(Controller):
                 }
                 if view.state is VerificationState.attested:
                     attested.append(row)
+                elif view.state is VerificationState.refused:
+                    refused.append(row)
                 else:
                     awaiting.append(row)
         return page(
@@ -86,8 +104,11 @@ class VerifierPages(Controller):
             name=name,
             scope=[label(k, lang) for k in scope],
             awaiting=awaiting,
+            refused=refused,
             attested=attested,
-            done=DONE.get(done or ""),
+            done=done,
+            error=error,
+            status_code=status_code,
         )
 
     @post("/attest")
@@ -112,6 +133,29 @@ class VerifierPages(Controller):
             request=AttestationRequest(indicator=key, value=content["value"], version=version),
         )
         return redirect("/verifier?done=attested")
+
+    @post("/refuse")
+    async def refuse(
+        self, request: Request[Any, Any, Any], db: AsyncSession, viewer: Principal | None
+    ) -> Response[Any]:
+        verifier = require(viewer, "verifier")
+        form = await form_dict(request)
+        company_id = form_id(form.get("company_id"))
+        key = form.get("indicator", "")[:64]
+        reason = " ".join((form.get("reason") or "").split())
+        if not 1 <= len(reason) <= 200:
+            # The form of this one row shows the message; the others stay as they were.
+            error = {"company_id": str(company_id), "indicator": key, "text": REFUSAL_REASON}
+            return await self._queue_page(request, db, verifier, error=error, status_code=422)
+        await profiles.refuse_attestation(
+            db,
+            company_id=company_id,
+            account_id=verifier.id,
+            request=RefusalRequest(
+                indicator=key or "-", version=form_id(form.get("version")) or None, reason=reason
+            ),
+        )
+        return redirect("/verifier?done=refused")
 
     @post("/revoke")
     async def revoke(
