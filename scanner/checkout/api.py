@@ -14,7 +14,7 @@ from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scanner.checkout import services, streams
+from scanner.checkout import services, streams, webhooks
 from scanner.checkout.schemas import (
     CheckoutCreate,
     CheckoutOut,
@@ -127,6 +127,7 @@ class TillController(Controller):
             company_account_id=principal.id,
             name=data.name,
             webhook_url=data.webhook_url,
+            webhook_guard=webhooks.TargetGuard(allow_private=checkout_runtime.settings.webhook_allow_private),
         )
         till = created.till
         return TillCreated(

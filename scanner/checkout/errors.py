@@ -81,5 +81,22 @@ class WebhookVerificationError(CheckoutError):
     title = "Webhook verification failed"
 
 
+class UnsafeWebhookTarget(CheckoutError):
+    """A webhook URL whose host is, or resolves to, a non-public address (SSRF guard). Refused when a till is
+    registered (422 on ``body.webhook_url``) and at each delivery, where the delivery fails at once."""
+
+    status = 422
+    type_slug = "unsafe-webhook-target"
+    title = "Webhook URL not allowed"
+
+
+class UnresolvableWebhookTarget(CheckoutError):
+    """A webhook host that does not resolve now: the delivery is retried with back-off like any failure."""
+
+    status = 502
+    type_slug = "unresolvable-webhook-target"
+    title = "Webhook host not resolvable"
+
+
 #: Refusals stored with an idempotency key, by slug, so a replay raises the very same error.
 REFUSALS: dict[str, type[CheckoutRefused]] = {cls.type_slug: cls for cls in (NoOpenAccount, ContactlessOff)}

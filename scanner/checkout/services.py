@@ -36,6 +36,7 @@ from scanner.checkout.errors import (
     InvalidTillKey,
     NoOpenAccount,
     TillNotFound,
+    UnsafeWebhookTarget,
 )
 from scanner.checkout.models import (
     Checkout,
@@ -54,6 +55,7 @@ from scanner.checkout.payments import PaymentProvider, PaymentRequest, PaymentRe
 from scanner.checkout.schemas import CheckoutCreate, checkout_out, prompt_out
 from scanner.checkout.streams import CITIZEN, COMPANY, PROMPT, Notifier
 from sesame import transparency
+from sesame.errors import InvalidInput
 from sesame.keys import KeyRing
 
 log = logging.getLogger("sesame.checkout")
@@ -120,10 +122,18 @@ async def create_till(
     company_account_id: int,
     name: str,
     webhook_url: str | None,
+    webhook_guard: webhooks.TargetGuard | None = None,
 ) -> NewTill:
+    """``webhook_guard`` refuses a webhook URL that is or resolves to a non-public address (422 on
+    ``body.webhook_url``); the default allows only public ones. Every delivery checks again."""
     company = await parties.company_for_account(session, company_account_id)
     if company is None:
         raise CompanyNotRegistered()
+    if webhook_url is not None:
+        try:
+            await (webhook_guard or webhooks.TargetGuard()).check_url(webhook_url)
+        except UnsafeWebhookTarget as exc:
+            raise InvalidInput.one("body.webhook_url", str(exc)) from exc
     api_key = TILL_KEY_PREFIX + secrets.token_urlsafe(32)
     secret: str | None = None
     kek_id: str | None = None

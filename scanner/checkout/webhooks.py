@@ -10,12 +10,21 @@ Each message carries three headers: ``webhook-id`` (stable across retries: dedup
 Deliveries are rows in ``checkout_webhook_deliveries``; ``WebhookDispatcher`` sends the due ones, logs each
 attempt, and retries with back-off. Every worker runs one; a delivery is claimed with a conditional UPDATE so
 only one worker sends it, and pending deliveries left by a stopped server are picked up when it starts again.
+
+A till's URL is chosen by a company, so deliveries are guarded against SSRF (``TargetGuard``): a URL whose
+host is, or resolves to, a private, loopback, link-local, multicast or reserved address is refused when the
+till is registered (422) and at every delivery, where the delivery fails at once (logged, never retried). The
+transport resolves the host when it connects and connects to the address it has just vetted (no DNS
+rebinding), keeping the host name for ``Host``, TLS SNI and certificate checks; it never uses a proxy from the
+environment and never follows redirects. ``SESAME_CHECKOUT_WEBHOOK_ALLOW_PRIVATE=1`` lifts the address rule
+for tests and local demos only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -24,19 +33,21 @@ import logging
 import random
 import secrets
 import socket
+import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from scanner.checkout.errors import WebhookVerificationError
+from scanner.checkout.errors import UnresolvableWebhookTarget, UnsafeWebhookTarget, WebhookVerificationError
 from scanner.checkout.models import DeliveryStatus, Till, WebhookAttempt, WebhookDelivery
 from sesame.keys import KeyRing
 from sesame.models import utcnow
@@ -137,19 +148,141 @@ def check_url(url: str) -> str:
     return url.strip()
 
 
-async def target_is_public(url: str) -> bool:
-    """False when the host resolves to a private, loopback, link-local or reserved address (SSRF guard)."""
-    host = urlsplit(url).hostname or ""
-    port = urlsplit(url).port or (443 if url.startswith("https") else 80)
+#: ``(host, port) -> addresses``: how a webhook host is resolved (the system resolver unless one is injected).
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+def is_public_address(address: str) -> bool:
+    """Whether a webhook may be sent to ``address``: a globally routable unicast address.
+
+    Refused: private (RFC 1918, ULA), loopback, link-local (169.254.169.254 and the other cloud metadata
+    addresses), shared (CGNAT), documentation, multicast, reserved, unspecified, IPv6 site-local and NAT64, and
+    IPv6 addresses carrying a non-public IPv4 one (IPv4-mapped, 6to4, Teredo).
+    """
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError:
-        return True  # unresolvable: the attempt fails and is logged as such
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.is_site_local:
             return False
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None and not is_public_address(str(embedded)):
+            return False
+    return ip.is_global and not (
+        ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_private
+    )
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
     return True
+
+
+@dataclass(frozen=True)
+class TargetGuard:
+    """Decides which addresses a webhook may be sent to (the SSRF guard).
+
+    ``addresses`` resolves a host when it is called and refuses it when *any* of its addresses is not public
+    (``allow_private`` lifts that, for tests and local demos only). The delivery transport calls it when it
+    opens each connection and connects to an address it returned, so a DNS answer that changes between a
+    check and the connection (DNS rebinding) cannot reach an internal address.
+    """
+
+    allow_private: bool = False
+    resolver: Resolver = system_resolver
+
+    async def addresses(self, host: str, port: int) -> list[str]:
+        host = host.strip("[]")
+        if _is_ip_literal(host):
+            found = [host]
+        else:
+            try:
+                found = await self.resolver(host, port)
+            except OSError as exc:
+                raise UnresolvableWebhookTarget(f"cannot resolve {host}: {exc}") from exc
+            if not found:
+                raise UnresolvableWebhookTarget(f"{host} has no address")
+        if not self.allow_private:
+            refused = [address for address in found if not is_public_address(address)]
+            if refused:
+                raise UnsafeWebhookTarget(f"{host} resolves to a non-public address ({refused[0]})")
+        return found
+
+    async def check_url(self, url: str) -> None:
+        """Refuse a URL whose host is or resolves to a non-public address; an unresolvable host passes (it
+        may not be published yet: every delivery checks again)."""
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        with contextlib.suppress(UnresolvableWebhookTarget):
+            await self.addresses(parts.hostname or "", port)
+
+
+class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
+    """Opens each connection to an address the guard vetted at that moment (pinned): the URL, the ``Host``
+    header and, for https, the TLS SNI and certificate hostname check all keep the original host name."""
+
+    def __init__(self, guard: TargetGuard) -> None:
+        self._guard = guard
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        failure: Exception | None = None
+        for address in await self._guard.addresses(host, port):
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None  # addresses() never returns an empty list
+        raise failure
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise UnsafeWebhookTarget("webhooks are not sent to Unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport with its connection pool on a ``GuardedNetworkBackend``; never through a proxy from
+    the environment (a proxy would resolve the host itself)."""
+
+    def __init__(self, guard: TargetGuard, *, verify: ssl.SSLContext | bool = True) -> None:
+        super().__init__(verify=verify, trust_env=False)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+            max_connections=20,
+            max_keepalive_connections=10,
+            keepalive_expiry=5.0,
+            network_backend=GuardedNetworkBackend(guard),
+        )
 
 
 # -- delivery ---------------------------------------------------------------------------------------------------
@@ -199,22 +332,27 @@ class WebhookDispatcher:
         keys: KeyRing,
         policy: RetryPolicy | None = None,
         allow_private_targets: bool = False,
+        resolver: Resolver = system_resolver,
+        verify: ssl.SSLContext | bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
         batch: int = 20,
     ) -> None:
+        """``transport`` replaces the network (tests); the guard still vets every target before a send."""
         self._sessionmaker = sessionmaker
         self._keys = keys
         self.policy = policy or RetryPolicy()
-        self._allow_private = allow_private_targets
+        self.guard = TargetGuard(allow_private=allow_private_targets, resolver=resolver)
+        self._verify = verify
         self._transport = transport
         self._batch = batch
         self._client: httpx.AsyncClient | None = None
 
     async def __aenter__(self) -> WebhookDispatcher:
         self._client = httpx.AsyncClient(
-            transport=self._transport,
+            transport=self._transport or GuardedTransport(self.guard, verify=self._verify),
             timeout=self.policy.timeout_seconds,
             follow_redirects=False,
+            trust_env=False,
             headers={"user-agent": USER_AGENT, "content-type": "application/json"},
         )
         return self
@@ -273,11 +411,13 @@ class WebhookDispatcher:
             status_code: int | None = None
             error: str | None = None
             excerpt: str | None = None
+            refused = False
             try:
                 if till.webhook_secret_wrapped is None or till.webhook_secret_kek_id is None:
                     raise RuntimeError("the till has no webhook secret")
-                if not self._allow_private and not await target_is_public(delivery.url):
-                    raise RuntimeError("the webhook URL resolves to a non-public address")
+                # Checked here for a clear refusal before anything is signed, and again by the transport when
+                # it connects (the address it connects to is one it has just vetted: no DNS rebinding).
+                await self.guard.check_url(delivery.url)
                 secret = self._keys.unwrap(till.webhook_secret_kek_id, till.webhook_secret_wrapped)
                 body = delivery.payload.encode()
                 headers = signed_headers(secret, delivery.id, body)
@@ -285,7 +425,10 @@ class WebhookDispatcher:
                 response = await self._client.post(delivery.url, content=body, headers=headers)
                 status_code = response.status_code
                 excerpt = response.text[:500] or None
-            except Exception as exc:  # every failure is logged on the attempt and retried
+            except UnsafeWebhookTarget as exc:  # logged on the attempt, never retried
+                refused = True
+                error = f"{type(exc).__name__}: {exc}"[:500]
+            except Exception as exc:  # every other failure is logged on the attempt and retried
                 error = f"{type(exc).__name__}: {exc}"[:500]
             duration_ms = int((time.perf_counter() - clock) * 1000)
             ok = status_code is not None and 200 <= status_code < 300
@@ -306,6 +449,9 @@ class WebhookDispatcher:
             if ok:
                 delivery.status = DeliveryStatus.delivered.value
                 delivery.delivered_at = utcnow()
+            elif refused:
+                delivery.status = DeliveryStatus.failed.value
+                log.warning("webhook %s to till %s refused: %s", delivery.id, till.id, error)
             else:
                 delay = self.policy.next_delay(number)
                 if delay is None:
