@@ -15,7 +15,7 @@ from sesame.errors import Unauthenticated
 from sesame.keys import KeyRing
 from sesame.settings import Settings
 
-TOKEN_COOKIE = "sesame_token"
+TOKEN_COOKIE = "sesame_token"  # the cookie's name, not a secret  # nosec B105
 
 
 async def provide_db(state: State) -> AsyncIterator[AsyncSession]:

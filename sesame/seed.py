@@ -48,10 +48,10 @@ __all__ = [
 ]
 
 # Demo passwords, printed by ``sesame demo``: one per role, never used outside the demo database.
-ADMIN_PASSWORD = "sesame-admin-demo"
-COMPANY_PASSWORD = "sesame-company-demo"
-VERIFIER_PASSWORD = "sesame-verifier-demo"
-CITIZEN_PASSWORD = "sesame-citizen-demo"
+ADMIN_PASSWORD = "sesame-admin-demo"  # a public demo login, printed by sesame demo  # nosec B105
+COMPANY_PASSWORD = "sesame-company-demo"  # a public demo login, printed by sesame demo  # nosec B105
+VERIFIER_PASSWORD = "sesame-verifier-demo"  # a public demo login, printed by sesame demo  # nosec B105
+CITIZEN_PASSWORD = "sesame-citizen-demo"  # a public demo login, printed by sesame demo  # nosec B105
 ADMIN_EMAIL = "admin@demo.sesame.example"
 
 
