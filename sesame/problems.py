@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Request, Response
@@ -15,6 +16,10 @@ from sesame.errors import BadSyntax, FieldError, InvalidInput, NotFound, Problem
 log = logging.getLogger("sesame")
 PROBLEM_BASE = "https://sesame.example/problems/"
 MEDIA_TYPE = "application/problem+json"
+#: The web shell's HTML page for a browser asking for a path no route serves (``(request, exc) -> Response``);
+#: ``sesame.web`` installs it. The API, and every client that does not prefer HTML, keep problem JSON.
+BROWSER_PAGES: list[Callable[[Request[Any, Any, Any], HTTPException], Response[Any]]] = []
+_NOT_PAGES = ("/api/", "/.well-known/", "/static/", "/schema", "/health")
 
 
 def _response(problem: Problem, headers: dict[str, str] | None = None) -> Response[dict[str, Any]]:
@@ -71,8 +76,18 @@ def validation_error(request: Request[Any, Any, Any], exc: ValidationException) 
     return _response(problem)
 
 
-def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+def wants_html(request: Request[Any, Any, Any]) -> bool:
+    """A browser asking for a page: outside the API, and ``text/html`` preferred to JSON in ``Accept``."""
+    if request.url.path.startswith(_NOT_PAGES):
+        return False
+    best = request.accept.best_match(["application/json", MEDIA_TYPE, "text/html"])
+    return best == "text/html"
+
+
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
+    if status in (404, 405) and BROWSER_PAGES and wants_html(request):
+        return BROWSER_PAGES[0](request, exc)
     problem = Problem(
         type=PROBLEM_BASE + f"http-{status}",
         title=str(getattr(exc, "detail", "")) or "Error",

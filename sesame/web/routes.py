@@ -9,18 +9,22 @@ from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 from litestar.static_files import create_static_files_router
 
+from sesame import problems
 from sesame.web import products
 from sesame.web.auth import AuthPages
 from sesame.web.citizen import CitizenPages
 from sesame.web.company import CompanyPages
-from sesame.web.error_pages import EXCEPTION_PAGES
+from sesame.web.error_pages import EXCEPTION_PAGES, http_error_page
+from sesame.web.offers import CompanyOfferPages, OfferPages
 from sesame.web.opinions import OpinionPages
 from sesame.web.payments import PaymentPages
 from sesame.web.products import ProductPages, install_resolver_page
 from sesame.web.public import PublicPages
 from sesame.web.rendering import STATIC_DIR
 from sesame.web.session import provide_viewer
+from sesame.web.sharing import DossierPages, LinkSharePages, ReceivedDossierPages
 from sesame.web.verifier import VerifierPages
+from sesame.web.zones import ZonePages
 
 __all__ = ["ROUTES", "render_product_page"]
 
@@ -39,8 +43,14 @@ PAGES = Router(
         CitizenPages,
         PaymentPages,
         OpinionPages,
+        DossierPages,
+        ReceivedDossierPages,
+        LinkSharePages,
+        OfferPages,
         CompanyPages,
+        CompanyOfferPages,
         VerifierPages,
+        ZonePages,
     ],
     dependencies={"viewer": Provide(provide_viewer)},
     exception_handlers=EXCEPTION_PAGES,
@@ -57,3 +67,5 @@ STATIC = create_static_files_router(
 
 ROUTES: list[Any] = [PAGES, STATIC]
 install_resolver_page()
+# A browser asking for a page no route serves gets the HTML "Nothing here" page, not problem JSON.
+problems.BROWSER_PAGES[:] = [http_error_page]

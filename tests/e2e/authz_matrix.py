@@ -143,6 +143,9 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/companies/{company_id}/civil-status/versions/{version}": public(),
     "GET /api/v1/companies/{company_id}/attestations": public(),
     "POST /api/v1/companies/{company_id}/attestations": verifiers(201, verifier_out=403),
+    "GET /api/v1/companies/{company_id}/refusals": public(),
+    # the registry's indicators of both companies are attested: nothing awaits a refusal (409), out of scope 403
+    "POST /api/v1/companies/{company_id}/refusals": verifiers(409, verifier_out=403),
     "GET /api/v1/attestations/{attestation_id}": public(),
     "POST /api/v1/attestations/{attestation_id}/revoke": verifiers(200, 403),
     "POST /api/v1/attestations/verify": public(),
@@ -260,6 +263,8 @@ MATRIX: dict[str, Row] = {
     "GET /companies/{company_id}": public(),
     "GET /products/{gtin}": public(),
     "GET /scan": public(),
+    "GET /zones": public(),
+    "GET /zones/{zone}": public(),
     "POST /scan/photo": public(),
     "GET /ledger": public(),
     "GET /s/{sesame_id}": public(),  # what a phone shows for a scanned Sésame card: nothing about the person
@@ -282,6 +287,23 @@ MATRIX: dict[str, Row] = {
     "GET /me/export": citizen_page(),
     "GET /me/erase": citizen_page(),
     "POST /me/erase": citizen_page(303),
+    "GET /me/dossiers": citizen_page(),
+    "POST /me/dossiers": citizen_page(303),
+    "GET /me/dossiers/{dossier_id}": citizen_page(200, 404),
+    "POST /me/dossiers/{dossier_id}": citizen_page(303, 404),
+    "POST /me/dossiers/{dossier_id}/delete": citizen_page(303, 404),
+    "POST /me/dossiers/{dossier_id}/shares": citizen_page(200, 404),  # a link: the page shows it once
+    "POST /me/dossiers/{dossier_id}/shares/{share_id}/revoke": citizen_page(303, 404),
+    "GET /me/shared/{share_id}": citizen_page(200, 404),  # own: shared with me
+    "POST /me/shared/{share_id}/import": citizen_page(303, 404),
+    # a link share opens for whoever holds the link, once signed in as a citizen
+    "GET /shared/{token}": citizen_page(),
+    "POST /shared/{token}/import": citizen_page(303),
+    "GET /me/offers": citizen_page(),
+    "POST /me/offers/segments": citizen_page(303),
+    "POST /me/offers/{offer_id}/dismiss": citizen_page(303, 404),  # other: an offer never delivered to me
+    "POST /me/offers/mutes/{company_id}": citizen_page(303),
+    "POST /me/offers/mutes/{company_id}/unmute": citizen_page(303),
     "GET /me/pay": citizen_page(),
     "GET /me/pay/{checkout_id}": citizen_page(200, 404),
     "POST /me/pay/{checkout_id}": citizen_page(303, 404),
@@ -296,6 +318,8 @@ MATRIX: dict[str, Row] = {
     "GET /company/labels": company_page(),
     "GET /company/customers": company_page(),
     "POST /company/customers/{action}": company_page(200, 404, no_account=404),
+    "GET /company/offers": company_page(),
+    "POST /company/offers": company_page(303),
     "GET /company/till": company_page(),
     "POST /company/till": company_page(303, 409, no_account=409),
     "GET /company/till/{checkout_id}": company_page(200, 404, no_account=404),
@@ -303,6 +327,7 @@ MATRIX: dict[str, Row] = {
     "GET /verifier": verifiers(200, anonymous=LOGIN),
     "POST /verifier/attest": verifiers(303, anonymous=LOGIN, verifier_out=403),
     "POST /verifier/revoke": verifiers(303, 403, anonymous=LOGIN),
+    "POST /verifier/refuse": verifiers(409, anonymous=LOGIN, verifier_out=403),  # as the API row
 }
 
 

@@ -73,6 +73,8 @@ ROUTE_RESOURCES: dict[str, dict[str, str]] = {
     "POST /api/v1/vault/company-accounts/{account_id}/close": {"account_id": "open_account"},
     "GET /me/companies/{account_id}": {"account_id": "open_account"},
     "GET /api/v1/vault/shared-dossiers/{share_id}": {"share_id": "received_share"},
+    "GET /me/shared/{share_id}": {"share_id": "received_share"},
+    "POST /me/shared/{share_id}/import": {"share_id": "received_share"},
     "POST /api/v1/vault/shared-dossiers/{share_id}/import": {"share_id": "received_share"},
     "GET /01/{rest}": {"rest": "gtin"},
 }
@@ -277,6 +279,9 @@ BODIES: dict[str, Body] = {
     "POST /api/v1/checkouts": _checkout,
     "POST /api/v1/companies": _json(lambda c: _registration()),
     "POST /api/v1/companies/{company_id}/attestations": _json(_attestation),
+    "POST /api/v1/companies/{company_id}/refusals": _json(
+        lambda c: {"indicator": "legal_name", "reason": "matrice"}
+    ),
     "PUT /api/v1/companies/{company_id}/civil-status": _json(
         lambda c: {"indicators": {"headcount": {"value": 15}}}
     ),
@@ -360,6 +365,14 @@ BODIES: dict[str, Body] = {
         }
     ),
     "POST /verifier/attest": _form(_attest_form),
+    "POST /verifier/refuse": _form(lambda c: {**_attest_form(c), "reason": "matrice"}),
+    "POST /me/dossiers": _form(lambda c: {"title": "Matrice"}),
+    "POST /me/dossiers/{dossier_id}": _form(lambda c: {"title": "Matrice 2"}),
+    "POST /me/dossiers/{dossier_id}/shares": _form(lambda c: {"kind": "link"}),
+    "POST /me/offers/segments": _form(lambda c: {"segments": "books"}),
+    "POST /company/offers": _form(
+        lambda c: {"segment": "books", "title": "Matrice", "body": "-5 %", "valid_until": _later(5)[:10]}
+    ),
     "POST /verifier/revoke": _form(
         lambda c: {"attestation_id": str(c.resource("attestation")), "reason": "matrice"}
     ),
