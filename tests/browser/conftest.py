@@ -13,8 +13,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,10 +124,33 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Iterator[Server]:
-    """``sesame serve`` (Granian) on a free port, with a migrated SQLite database and one verifier."""
-    home = tmp_path_factory.mktemp("sesame-server")
+async def _seed_social(env: dict[str, str]) -> None:
+    """The demo data and its social part (``sesame demo`` + ``vault.sharing.demo``): zones shown and hidden."""
+    from sesame import seed, wiring
+    from sesame.db import create_engine, create_sessionmaker
+    from sesame.keys import KeyRing
+    from sesame.settings import Settings
+    from vault.sharing import demo
+
+    settings = Settings(
+        database_url=env["SESAME_DATABASE_URL"],
+        key_dir=Path(env["SESAME_KEY_DIR"]),
+        public_url=env["SESAME_PUBLIC_URL"],
+        ledger_origin=env["SESAME_LEDGER_ORIGIN"],
+    )
+    wiring.install()
+    engine = create_engine(settings)
+    try:
+        factory = create_sessionmaker(engine)
+        await seed.seed_demo(factory, KeyRing.for_settings(settings), settings)
+        await demo.seed_social(factory, settings)
+    finally:
+        await engine.dispose()
+
+
+@contextmanager
+def _serve(home: Path, prepare: Callable[[dict[str, str]], Awaitable[None]]) -> Iterator[Server]:
+    """``sesame serve`` (Granian) on a free port over a migrated SQLite database that ``prepare`` filled."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
@@ -142,7 +166,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Ite
     _sesame(env, "db", "upgrade")
     # In a thread of its own: Playwright's sync API may already run an event loop in this one.
     with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, _create_verifier(env)).result()
+        pool.submit(asyncio.run, prepare(env)).result()
     log = home / "server.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
@@ -170,6 +194,20 @@ def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Ite
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Iterator[Server]:
+    """``sesame serve`` (Granian) on a free port, with a migrated SQLite database and one verifier."""
+    with _serve(tmp_path_factory.mktemp("sesame-server"), _create_verifier) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def social_server(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Iterator[Server]:
+    """A second server over the demo data with its social part: demo citizens, neighbours, zones."""
+    with _serve(tmp_path_factory.mktemp("sesame-social"), _seed_social) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
