@@ -204,6 +204,9 @@ class TargetGuard:
 
     allow_private: bool = False
     resolver: Resolver = system_resolver
+    #: A name that takes longer to resolve counts as unresolvable (retried at delivery, let through at
+    #: registration), so a slow DNS server cannot hold a request or the worker.
+    resolve_timeout_seconds: float = 5.0
 
     async def addresses(self, host: str, port: int) -> list[str]:
         host = host.strip("[]")
@@ -211,7 +214,10 @@ class TargetGuard:
             found = [host]
         else:
             try:
-                found = await self.resolver(host, port)
+                async with asyncio.timeout(self.resolve_timeout_seconds):
+                    found = await self.resolver(host, port)
+            except TimeoutError as exc:
+                raise UnresolvableWebhookTarget(f"resolving {host} timed out") from exc
             except OSError as exc:
                 raise UnresolvableWebhookTarget(f"cannot resolve {host}: {exc}") from exc
             if not found:

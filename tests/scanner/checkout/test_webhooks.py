@@ -19,11 +19,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlmodel import select
 
-from scanner.checkout.errors import WebhookVerificationError
+from scanner.checkout.errors import UnresolvableWebhookTarget, WebhookVerificationError
 from scanner.checkout.models import WebhookAttempt, WebhookDelivery
 from scanner.checkout.webhooks import (
     Resolver,
     RetryPolicy,
+    TargetGuard,
     WebhookDispatcher,
     is_public_address,
     new_secret,
@@ -443,6 +444,9 @@ async def test_non_public_webhook_urls_are_refused_at_registration(world: World)
         "http://169.254.169.254/latest/meta-data/",
         "https://10.0.0.1/hooks",
         "http://localhost:8000/hooks",
+        "http://2130706433/hooks",  # 127.0.0.1 as one number: the system resolver accepts it
+        "http://0x7f.0.0.1/hooks",
+        "http://127.1/hooks",
     ):
         response = await world.client.post(
             "/api/v1/tills", json={"name": "x", "webhook_url": bad}, headers=company.auth
@@ -462,3 +466,14 @@ async def test_non_public_webhook_urls_are_refused_at_registration(world: World)
         assert allowed.status_code == 201
     finally:
         world.runtime.settings = settings
+
+
+async def test_a_resolver_that_hangs_counts_as_unresolvable() -> None:
+    async def hangs(host: str, port: int) -> list[str]:
+        await asyncio.sleep(60)
+        return ["127.0.0.1"]
+
+    guard = TargetGuard(resolver=hangs, resolve_timeout_seconds=0.05)
+    with pytest.raises(UnresolvableWebhookTarget, match="timed out"):
+        await guard.addresses("slow.till.test", 443)
+    await guard.check_url("https://slow.till.test/hooks")  # registration lets it through: deliveries check
