@@ -266,7 +266,14 @@ def start(
 @click.option("--email", required=True, help="the company account's email")
 @click.option("--password", required=True, prompt=True, hide_input=True)
 @click.option("--name", default="Till", show_default=True)
-@click.option("--webhook-url", default=None, help="where decisions are POSTed (Standard Webhooks)")
+@click.option(
+    "--webhook-url",
+    default=None,
+    help=(
+        "where decisions are POSTed (Standard Webhooks); a private or loopback address needs "
+        "SESAME_CHECKOUT_WEBHOOK_ALLOW_PRIVATE=1 on the server"
+    ),
+)
 @click.option("--json", "as_json", is_flag=True)
 def till(api: str, email: str, password: str, name: str, webhook_url: str | None, as_json: bool) -> None:
     """Create a till for a company account and print its API key (shown once)."""
