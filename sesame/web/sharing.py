@@ -22,8 +22,9 @@ from sesame.errors import InvalidInput
 from sesame.settings import Settings
 from sesame.web.company import sesame_id_from
 from sesame.web.forms import form_id, form_lists, redirect
-from sesame.web.i18n import N_
-from sesame.web.rendering import page
+from sesame.web.i18n import N_, translator_for
+from sesame.web.indicators import badge_for, label, show_value
+from sesame.web.rendering import page, request_locale
 from sesame.web.session import require
 from vault.sharing import services as sharing
 from vault.sharing.errors import RecipientNotFound
@@ -87,25 +88,39 @@ def dossier_in_from_form(form: dict[str, list[str]]) -> DossierIn:
     )
 
 
-def _highlights(profile: dict[str, Any]) -> list[dict[str, Any]]:
-    """The indicators a dossier reader scans first: verified or not, in the profile's own order."""
-    return [i for i in profile.get("indicators", []) if i.get("disclosed")]
+def _figures(profile: dict[str, Any], lang: str) -> list[dict[str, str]]:
+    """The company's disclosed figures as the page shows them: label, value, verification badge."""
+    t = translator_for(lang)
+    rows = []
+    for item in profile.get("indicators", []):
+        if not item.get("disclosed"):
+            continue
+        style, text = badge_for(str(item.get("state", "self_declared")))
+        rows.append(
+            {
+                "label": label(str(item["key"]), lang),
+                "shown": show_value(str(item["key"]), item.get("value"), item.get("unit"), lang),
+                "badge_style": style,
+                "badge_text": t.gettext(text),
+            }
+        )
+    return rows
 
 
-def entry_views(entries: list[DossierEntryOut]) -> list[dict[str, Any]]:
+def entry_views(entries: list[DossierEntryOut], lang: str) -> list[dict[str, Any]]:
     """Each company of a dossier with what the page shows of its current profile and recommendations."""
     rows = []
     for entry in entries:
         profile = entry.company or {}
-        indicators = _highlights(profile)
+        figures = _figures(profile, lang)
         rows.append(
             {
                 "entry": entry,
                 "name": profile.get("legal_name") or f"#{entry.company_id}",
                 "exists": entry.company is not None,
                 "score": profile.get("transparency_score"),
-                "verified": sum(1 for i in indicators if i.get("state") == "attested"),
-                "disclosed": len(indicators),
+                "figures": figures,
+                "verified": sum(1 for f in figures if f["badge_style"] == "ok"),
                 "gaps": len(profile.get("mandatory_gaps") or []),
                 "summary": entry.recommendations or {},
             }
@@ -218,7 +233,7 @@ class DossierPages(Controller):
             viewer=citizen,
             status_code=status_code,
             dossier=dossier,
-            rows=entry_views(dossier.companies),
+            rows=entry_views(dossier.companies, request_locale(request)),
             shares=await sharing.list_shares(db, owner_id=citizen.id, dossier_id=dossier_id),
             choices=[(i, n) for i, n in await _company_choices(db) if i not in present],
             link_hours=LINK_HOURS,
@@ -328,7 +343,7 @@ class ReceivedDossierPages(Controller):
             "citizen/shared_dossier.html",
             viewer=citizen,
             shared=shared,
-            rows=entry_views(shared.companies),
+            rows=entry_views(shared.companies, request_locale(request)),
             import_action=f"/me/shared/{share_id}/import",
         )
 
@@ -365,7 +380,7 @@ class LinkSharePages(Controller):
             "citizen/shared_dossier.html",
             viewer=citizen,
             shared=shared,
-            rows=entry_views(shared.companies),
+            rows=entry_views(shared.companies, request_locale(request)),
             import_action=f"/shared/{token}/import",
         )
 

@@ -147,6 +147,7 @@ async def test_a_dossier_passes_from_one_citizen_to_another(
     assert received.status_code == 200
     assert "Boulangerie Dupont SARL" in received.text and "Le meilleur pain de campagne" in received.text
     assert "partagé par Camille" in received.text and "Recommandée par l’auteur" in received.text
+    assert "Ses chiffres aujourd’hui" in received.text and "Dénomination sociale" in received.text
     assert (await karim.get(dossier)).status_code == 404
     assert (await karim.post(f"{dossier}/delete", {}, form_page="/me/dossiers")).status_code == 404
     assert (await camille.get(f"/me/shared/{share.group(1)}")).status_code == 404
