@@ -6,6 +6,7 @@ change and its ledger leaf commit together or not at all.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Sequence
@@ -75,9 +76,12 @@ class LoopReads:
     Reads only (``PRAGMA query_only``), each in its own implicit transaction that ends at once, so no snapshot
     lingers; WAL readers never wait for the writer. A busy or broken database answers ``None`` after 50 ms and
     the caller falls back to its async session, so nothing here can fail a request that would have succeeded.
+    A database file replaced under a running server (a restore) is noticed by its inode, and reopened.
     """
 
     def __init__(self, path: str) -> None:
+        self._path = path
+        self._file: tuple[int, int] | None = None  # (device, inode) the open connection reads
         self._engine: Engine = create_sync_engine(
             f"sqlite:///{path}",
             poolclass=StaticPool,
@@ -88,9 +92,13 @@ class LoopReads:
     def rows(self, statement: Executable, params: dict[str, Any] | None = None) -> Sequence[Row[Any]] | None:
         """All rows of ``statement``, or ``None`` if SQLite could not answer at once (use the session then)."""
         try:
+            found = os.stat(self._path)
+            if self._file != (found.st_dev, found.st_ino):  # first read, or the file was replaced (restore)
+                self._engine.dispose()
+                self._file = (found.st_dev, found.st_ino)
             with self._engine.connect() as conn:
                 return conn.execute(statement, params).all()
-        except (OperationalError, sqlite3.Error):
+        except (OperationalError, sqlite3.Error, OSError):
             return None
 
     def close(self) -> None:
@@ -120,6 +128,11 @@ def loop_reads(bind: Any) -> LoopReads | None:
     path = url.database if url.get_backend_name() == "sqlite" else None
     reads = LoopReads(path) if path and path != ":memory:" and not path.startswith("file:") else None
     _loop_reads[sync_engine] = reads
+    if reads is not None:
+        # Its connection goes whenever the engine's do: an open connection would keep SQLite from folding the
+        # WAL back into the main file when the engine's last connection closes.
+        event.listen(sync_engine, "engine_disposed", lambda _engine: reads.close())
+        weakref.finalize(sync_engine, reads.close)
     return reads
 
 
@@ -128,12 +141,13 @@ async def read_rows(
 ) -> Sequence[Row[Any]]:
     """Rows of a read-only ``statement``: on the loop for SQLite files, else (or if busy) on ``session``.
 
-    Only for a request's first reads: it does not see what ``session`` has written and not yet committed.
+    The loop read is taken only while ``session`` has no transaction open, so it can never miss what the
+    session wrote and has not committed yet; later reads of a request go through the session.
     Hot paths build ``statement`` once, with ``bindparam``s filled from ``params``: building a SQLAlchemy
     statement costs more than SQLite's answer to it.
     """
     reads = loop_reads(session.bind)
-    if reads is not None:
+    if reads is not None and not session.in_transaction():
         found = reads.rows(statement, params)
         if found is not None:
             return found

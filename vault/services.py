@@ -205,31 +205,46 @@ async def sesame_id_for_account(session: AsyncSession, account_id: int) -> str |
     return sid
 
 
+_VAULT_BY_SESAME = select(Vault.id, Vault.account_id, Vault.sesame_id).where(
+    col(Vault.sesame_id) == bindparam("sesame_id"), col(Vault.erased_at).is_(None)
+)
+_CITIZEN_SETTINGS = select(Vault.contactless, Vault.highlights, Vault.language).where(
+    col(Vault.account_id) == bindparam("account_id"), col(Vault.erased_at).is_(None)
+)
+_OPEN_ACCOUNT = (
+    sa_select(
+        col(CompanyAccount.id),
+        col(CompanyAccount.vault_id),
+        col(CompanyAccount.company_id),
+        col(Vault.sesame_id),
+        col(CompanyAccount.civil_status_version),
+        col(CompanyAccount.civil_status_ledger_index),
+    )
+    .join(Vault, col(Vault.id) == col(CompanyAccount.vault_id))
+    .where(
+        col(Vault.sesame_id) == bindparam("sesame_id"),
+        col(Vault.erased_at).is_(None),
+        col(CompanyAccount.company_id) == bindparam("company_id"),
+        col(CompanyAccount.state) == AccountState.open.value,
+    )
+)
+
+
 async def vault_for_sesame_id(session: AsyncSession, sesame_id: str) -> VaultRef | None:
     """The live vault behind a ``sesame_id`` (scanned at a till), or None (unknown or erased)."""
     if not sesame_id or len(sesame_id) > 64:
         return None
-    row = (
-        await session.execute(
-            select(Vault.id, Vault.account_id, Vault.sesame_id).where(
-                col(Vault.sesame_id) == sesame_id, col(Vault.erased_at).is_(None)
-            )
-        )
-    ).first()
+    rows = await read_rows(session, _VAULT_BY_SESAME, {"sesame_id": sesame_id})
+    row = rows[0] if rows else None
     return VaultRef(id=row.id, account_id=row.account_id, sesame_id=row.sesame_id) if row else None
 
 
 async def citizen_settings(session: AsyncSession, account_id: int) -> CitizenSettings:
     """A citizen's checkout preferences; defaults when the account has no live vault."""
-    row = (
-        await session.execute(
-            select(Vault.contactless, Vault.highlights, Vault.language).where(
-                col(Vault.account_id) == account_id, col(Vault.erased_at).is_(None)
-            )
-        )
-    ).first()
-    if row is None:
+    rows = await read_rows(session, _CITIZEN_SETTINGS, {"account_id": account_id})
+    if not rows:
         return CitizenSettings(contactless=False, highlights=list(DEFAULT_HIGHLIGHTS), language="fr")
+    row = rows[0]
     return CitizenSettings(
         contactless=row.contactless, highlights=list(row.highlights), language=row.language
     )
@@ -239,28 +254,17 @@ async def open_account_between(
     session: AsyncSession, sesame_id: str, company_id: int
 ) -> CompanyAccountRef | None:
     """The open company account of ``company_id`` on that Sésame, or None (no account, or not open)."""
-    row = (
-        await session.execute(
-            select(CompanyAccount, Vault.sesame_id)
-            .join(Vault, col(Vault.id) == col(CompanyAccount.vault_id))
-            .where(
-                col(Vault.sesame_id) == sesame_id,
-                col(Vault.erased_at).is_(None),
-                col(CompanyAccount.company_id) == company_id,
-                col(CompanyAccount.state) == AccountState.open.value,
-            )
-        )
-    ).first()
-    if row is None:
+    rows = await read_rows(session, _OPEN_ACCOUNT, {"sesame_id": sesame_id, "company_id": company_id})
+    if not rows:
         return None
-    account: CompanyAccount = row[0]
+    row = rows[0]
     return CompanyAccountRef(
-        id=account.id or 0,
-        vault_id=account.vault_id,
-        company_id=account.company_id,
-        sesame_id=row[1],
-        civil_status_version=account.civil_status_version,
-        civil_status_ledger_index=account.civil_status_ledger_index,
+        id=row.id or 0,
+        vault_id=row.vault_id,
+        company_id=row.company_id,
+        sesame_id=row.sesame_id,
+        civil_status_version=row.civil_status_version,
+        civil_status_ledger_index=row.civil_status_ledger_index,
     )
 
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import rfc8785
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -55,6 +55,7 @@ from scanner.checkout.payments import PaymentProvider, PaymentRequest, PaymentRe
 from scanner.checkout.schemas import CheckoutCreate, checkout_out, prompt_out
 from scanner.checkout.streams import CITIZEN, COMPANY, PROMPT, Notifier
 from sesame import transparency
+from sesame.db import read_rows
 from sesame.errors import InvalidInput
 from sesame.keys import KeyRing
 
@@ -102,10 +103,14 @@ async def company_caller(session: AsyncSession, parties: Parties, account_id: in
     return Caller(company_id=company.id, company_name=company.legal_name)
 
 
+_LIVE_TILL = select(Till.id, Till.company_id, Till.company_account_id).where(
+    col(Till.key_hash) == bindparam("key_hash"), col(Till.revoked_at).is_(None)
+)
+
+
 async def till_caller(session: AsyncSession, parties: Parties, api_key: str) -> Caller:
-    till = await session.scalar(
-        select(Till).where(col(Till.key_hash) == hash_key(api_key), col(Till.revoked_at).is_(None))
-    )
+    rows = await read_rows(session, _LIVE_TILL, {"key_hash": hash_key(api_key)})
+    till = rows[0] if rows else None
     if till is None or till.id is None:
         raise InvalidTillKey()
     company = await parties.company_for_account(session, till.company_account_id)

@@ -1,0 +1,114 @@
+"""Reads on the event loop (``sesame.db.read_rows``): the same answers as the session, never a stale one."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from sqlalchemy import bindparam, select, text, update
+from sqlmodel import col
+
+from sesame.accounts.models import Account
+from sesame.accounts.services import create_account
+from sesame.db import create_engine, create_sessionmaker, loop_reads, read_rows
+from sesame.settings import Settings
+
+_BY_ID = select(col(Account.email), col(Account.active)).where(col(Account.id) == bindparam("id"))
+
+
+def _sqlite_settings(tmp_path: Path, name: str = "sesame.db") -> Settings:
+    from sesame import migrate
+
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/{name}", key_dir=tmp_path / "keys")
+    migrate.upgrade(settings)
+    return settings
+
+
+async def test_loop_reads_see_every_commit_and_fall_back_inside_a_transaction(tmp_path: Path) -> None:
+    settings = await _off_loop_settings(tmp_path)
+    engine = create_engine(settings)
+    factory = create_sessionmaker(engine)
+    try:
+        assert loop_reads(engine) is not None
+        async with factory() as session:
+            account = await create_account(
+                session, kind="citizen", email="ana@example.org", password="p" * 12
+            )
+        async with factory() as session:
+            assert [tuple(r) for r in await read_rows(session, _BY_ID, {"id": account.id})] == [
+                ("ana@example.org", True)
+            ]
+            assert not session.in_transaction()  # answered on the loop, without the session
+        async with factory() as session:
+            await session.execute(update(Account).where(col(Account.id) == account.id).values(active=False))
+            # Uncommitted: only the session knows, and read_rows must ask it.
+            rows = await read_rows(session, _BY_ID, {"id": account.id})
+            assert [tuple(r) for r in rows] == [("ana@example.org", False)]
+            await session.commit()
+        async with factory() as session:
+            rows = await read_rows(session, _BY_ID, {"id": account.id})
+            assert [tuple(r) for r in rows] == [("ana@example.org", False)]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_replaced_database_file_is_read_afresh(tmp_path: Path) -> None:
+    """A restore swaps the file under a running server: the loop's connection follows the new file."""
+    settings = await _off_loop_settings(tmp_path)
+    database = Path(settings.database_url.split(":///", 1)[1])
+    engine = create_engine(settings)
+    factory = create_sessionmaker(engine)
+    try:
+        async with factory() as session:
+            first = await create_account(
+                session, kind="citizen", email="before@example.org", password="p" * 12
+            )
+        await engine.dispose()  # folds the WAL into the file, so the copy below is whole
+        backup = tmp_path / "backup.db"
+        shutil.copyfile(database, backup)
+        async with factory() as session:
+            await session.execute(text("UPDATE accounts SET email = 'after@example.org'"))
+            await session.commit()
+        async with factory() as session:
+            rows = await read_rows(session, _BY_ID, {"id": first.id})
+            assert rows[0][0] == "after@example.org"
+        await engine.dispose()
+        _restore(backup, database)
+        async with factory() as session:
+            rows = await read_rows(session, _BY_ID, {"id": first.id})
+            assert rows[0][0] == "before@example.org"
+    finally:
+        await engine.dispose()
+
+
+async def test_disposing_the_engine_closes_the_loop_connection_so_the_wal_is_folded_back(
+    tmp_path: Path,
+) -> None:
+    settings = await _off_loop_settings(tmp_path)
+    database = Path(settings.database_url.split(":///", 1)[1])
+    engine = create_engine(settings)
+    factory = create_sessionmaker(engine)
+    async with factory() as session:
+        account = await create_account(session, kind="citizen", email="wal@example.org", password="p" * 12)
+    async with factory() as session:
+        assert await read_rows(session, _BY_ID, {"id": account.id})
+    await engine.dispose()
+    # The last connection to close checkpoints the WAL and removes it: a copy of the file alone is complete.
+    assert not _exists(f"{database}-wal")
+
+
+async def _off_loop_settings(tmp_path: Path) -> Settings:
+    from tests.conftest import off_loop
+
+    return off_loop(_sqlite_settings, tmp_path)
+
+
+def _restore(backup: Path, database: Path) -> None:
+    for suffix in ("-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    os.replace(backup, database)
+
+
+def _exists(path: str) -> bool:
+    return Path(path).exists()
