@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import segno
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 from pydantic import ValidationError
@@ -290,9 +289,7 @@ class DossierPages(Controller):
                 data=ShareIn(expires_in_hours=min(hours, 2160)),
             )
             # The token is shown this once (only its hash is kept): the page answers the post directly.
-            url = f"{settings.public_url}/shared/{created.token}"
-            qr = segno.make(url, error="m").svg_data_uri(scale=4, border=2)
-            link = {"url": url, "qr": qr, "expires_at": created.expires_at}
+            link = {"url": created.url, "qr": created.qr_svg_url, "expires_at": created.expires_at}
             return await self._dossier_page(request, db, settings, citizen, dossier_id, link=link)
         sesame_id = sesame_id_from(form.get("sesame_id", ""))[:64]
         try:

@@ -166,9 +166,15 @@ async def test_a_dossier_passes_from_one_citizen_to_another(
     link = await camille.post(
         f"{dossier}/shares", {"kind": "link", "expires_in_hours": "24"}, form_page=dossier
     )
-    assert link.status_code == 200 and "data:image/svg+xml" in link.text
+    assert link.status_code == 200 and "/qr.svg" in link.text
     url = re.search(r'value="http://sesame\.test(/shared/[A-Za-z0-9_-]+)"', link.text)
     assert url
+    qr = await karim.get(f"/api/v1/shared-dossiers/{url.group(1).rsplit('/', 1)[1]}/qr.svg")
+    assert qr.status_code == 200 and qr.headers["content-type"].startswith("image/svg+xml")
+    assert (
+        f'src="http://sesame.test/api/v1/shared-dossiers/{url.group(1).rsplit("/", 1)[1]}/qr.svg"'
+        in link.text
+    )
     opened = await karim.get(url.group(1))
     assert opened.status_code == 200 and "Boulangerie Dupont SARL" in opened.text
     anonymous = Browser(browser.client)

@@ -100,7 +100,8 @@ class ShareOut(BaseModel):
 
 
 class ShareCreated(ShareOut):
-    #: A link share's token and URLs: shown this once, only its hash is kept.
+    #: A link share's token and URLs (``url``: the web page a person opens, which the QR code carries; JSON
+    #: clients use ``/api/v1/shared-dossiers/{token}``): shown this once, only its hash is kept.
     token: str | None = None
     url: str | None = None
     qr_svg_url: str | None = None

@@ -327,7 +327,9 @@ def _share_out(share: DossierShare, now: datetime) -> ShareOut:
 
 
 def share_url(settings: Settings, token: str) -> str:
-    return f"{settings.public_url}/api/v1/shared-dossiers/{token}"
+    """The link a person opens (and its QR code carries): the web page of the shared dossier. JSON clients
+    read the same dossier at ``/api/v1/shared-dossiers/{token}``."""
+    return f"{settings.public_url}/shared/{token}"
 
 
 async def share_dossier(
@@ -364,7 +366,7 @@ async def share_dossier(
     if token is not None:
         out.token = token
         out.url = share_url(settings, token)
-        out.qr_svg_url = f"{out.url}/qr.svg"
+        out.qr_svg_url = f"{settings.public_url}/api/v1/shared-dossiers/{token}/qr.svg"
     return out
 
 
