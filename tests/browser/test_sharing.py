@@ -97,6 +97,24 @@ def test_a_dossier_passes_between_citizens_and_the_zone_portal_hides_small_group
     assert "done=revoked" in camille.url
     assert karim.goto(link).status == 404
 
+    # Offers and interests (the demo sent Karim an offer), and the company's side: axe-clean too.
+    karim.goto(server.url("/me/offers"))
+    assert karim.get_by_role("heading", name="Offres et centres d’intérêt").is_visible()
+    assert_accessible(karim, "offers")
+    shop_context = new_phone(browser)
+    shop = shop_context.new_page()
+    problems.append(PageProblems(shop))
+    login(shop, server, seed.COMPANIES[0].email, seed.COMPANY_PASSWORD)
+    shop.goto(server.url("/company/offers"))
+    shop.locator("#f-segment").select_option("books")
+    shop.locator("#f-title").fill("Galette des rois")
+    shop.locator("#f-body").fill("Une fève en or dans chaque galette")
+    shop.get_by_role("button", name="Envoyer l’offre").click()
+    shop.wait_for_load_state()
+    assert "sent=" in shop.url and shop.get_by_text("Offre envoyée.").is_visible()
+    assert_accessible(shop, "company offers")
+    shop_context.close()
+
     # The zone portal: the same zones as the JSON API; small groups are not shown.
     visitor_context = new_phone(browser)
     visitor = visitor_context.new_page()
