@@ -21,12 +21,13 @@ from sesame.accounts.services import Principal
 from sesame.errors import NotFound, SesameError
 from sesame.modules import optional_module
 from sesame.settings import Settings
+from sesame.uploads import UploadController
 from sesame.web.i18n import N_, translator_for
 from sesame.web.indicators import badge_for, show_value
 from sesame.web.rendering import base_context, page, render_to_string, request_locale
 from sesame.web.session import csrf_token
 
-__all__ = ["ProductPages", "card_context", "render_product_page"]
+__all__ = ["PhotoScanPage", "ProductPages", "card_context", "render_product_page"]
 
 UNKNOWN_PRODUCT = N_("No product is registered under this code yet.")
 NOT_A_CODE = N_("This is not a product code. Type the 8 to 14 digits under the barcode.")
@@ -145,7 +146,43 @@ class ProductPages(Controller):
         code: Annotated[str | None, Parameter(max_length=4096)] = None,
     ) -> Response[str]:
         """The scanner; with ``?code=`` (typed digits, no JavaScript needed) the card shows below it."""
-        return await self._scan_result(request, db, settings, viewer, code)
+        return await _scan_result(request, db, settings, viewer, code)
+
+
+async def _scan_result(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    settings: Settings,
+    viewer: Principal | None,
+    code: str | None,
+) -> Response[str]:
+    if not code or not code.strip():
+        return page(request, "pages/scan.html", viewer=viewer, code="", error=None)
+    lang = request_locale(request)
+    try:
+        link = gs1.parse_scanned(code)
+    except SesameError:
+        return page(request, "pages/scan.html", viewer=viewer, status_code=422, code=code, error=NOT_A_CODE)
+    card = await catalogue.card_for_gtin(db, link.gtin, public_url=settings.public_url) if link.gtin else None
+    if card is None:
+        return page(
+            request, "pages/scan.html", viewer=viewer, status_code=404, code=code, error=UNKNOWN_PRODUCT
+        )
+    return page(
+        request,
+        "pages/scan.html",
+        viewer=viewer,
+        code=code,
+        error=None,
+        **card_context(card, lang, lot=link.lot),
+    )
+
+
+class PhotoScanPage(UploadController):
+    """The scanner's no-JavaScript photo upload: a phone photo is several MB, so this route takes uploads."""
+
+    path = "/"
+    include_in_schema = False
 
     @post("/scan/photo")
     async def scan_photo(
@@ -173,42 +210,7 @@ class ProductPages(Controller):
             return page(
                 request, "pages/scan.html", viewer=viewer, status_code=422, code="", error=NO_CODE_IN_PHOTO
             )
-        return await self._scan_result(request, db, settings, viewer, codes[0])
-
-    async def _scan_result(
-        self,
-        request: Request[Any, Any, Any],
-        db: AsyncSession,
-        settings: Settings,
-        viewer: Principal | None,
-        code: str | None,
-    ) -> Response[str]:
-        if not code or not code.strip():
-            return page(request, "pages/scan.html", viewer=viewer, code="", error=None)
-        lang = request_locale(request)
-        try:
-            link = gs1.parse_scanned(code)
-        except SesameError:
-            return page(
-                request, "pages/scan.html", viewer=viewer, status_code=422, code=code, error=NOT_A_CODE
-            )
-        card = (
-            await catalogue.card_for_gtin(db, link.gtin, public_url=settings.public_url)
-            if link.gtin
-            else None
-        )
-        if card is None:
-            return page(
-                request, "pages/scan.html", viewer=viewer, status_code=404, code=code, error=UNKNOWN_PRODUCT
-            )
-        return page(
-            request,
-            "pages/scan.html",
-            viewer=viewer,
-            code=code,
-            error=None,
-            **card_context(card, lang, lot=link.lot),
-        )
+        return await _scan_result(request, db, settings, viewer, codes[0])
 
 
 def _resolver_page(card: Any, base: str, link: gs1.DigitalLink | None, lang: str) -> str:

@@ -18,7 +18,7 @@ from sesame.web.error_pages import EXCEPTION_PAGES, http_error_page
 from sesame.web.offers import CompanyOfferPages, OfferPages
 from sesame.web.opinions import OpinionPages
 from sesame.web.payments import PaymentPages
-from sesame.web.products import ProductPages, install_resolver_page
+from sesame.web.products import PhotoScanPage, ProductPages, install_resolver_page
 from sesame.web.public import PublicPages
 from sesame.web.rendering import STATIC_DIR
 from sesame.web.session import provide_viewer
@@ -65,7 +65,17 @@ STATIC = create_static_files_router(
     include_in_schema=False,
 )
 
-ROUTES: list[Any] = [PAGES, STATIC]
+
+class UploadPages(PhotoScanPage):
+    """The page upload routes, registered on the app itself: their body limit is read from the app's settings
+    when the app instantiates them (``sesame.uploads``), which a controller inside ``PAGES`` would be too early
+    for. Same dependencies and error pages as ``PAGES``."""
+
+    dependencies = {"viewer": Provide(provide_viewer)}
+    exception_handlers = EXCEPTION_PAGES
+
+
+ROUTES: list[Any] = [PAGES, UploadPages, STATIC]
 install_resolver_page()
 # A browser asking for a page no route serves gets the HTML "Nothing here" page, not problem JSON.
 problems.BROWSER_PAGES[:] = [http_error_page]
