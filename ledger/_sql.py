@@ -11,11 +11,13 @@ transaction as every other statement of the session.
 from __future__ import annotations
 
 import functools
+import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import DateTime, Table, insert, text
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.models import head, leaves, nodes
@@ -103,7 +105,11 @@ def _insert_plan(dialect: Dialect, table: Table) -> tuple[str, tuple[tuple[int, 
 
 
 async def bulk_insert(session: AsyncSession, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
-    """executemany of plain Python rows in table column order (int, str, bytes, aware datetimes)."""
+    """executemany of plain Python rows in table column order (int, str, bytes, aware datetimes).
+
+    On aiosqlite the rows go to the driver's thread in one hand-off (its ``executemany``) the moment this
+    coroutine starts, so a caller can hash the next rows while SQLite writes these (``LedgerStore.append``).
+    """
     conn = await session.connection()
     plan = _insert_plan(conn.dialect, table)
     if plan is None:
@@ -122,4 +128,12 @@ async def bulk_insert(session: AsyncSession, table: Table, rows: Sequence[tuple[
             )
             for row in rows
         ]
+    if conn.dialect.driver == "aiosqlite":
+        raw: Any = (await conn.get_raw_connection()).driver_connection
+        try:
+            cursor = await raw.executemany(sql, rows)  # same connection, same transaction
+        except sqlite3.Error as exc:  # as SQLAlchemy would raise it (IntegrityError, OperationalError, ...)
+            raise DBAPIError.instance(sql, None, exc, sqlite3.Error) from exc
+        await cursor.close()
+        return
     await conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]  # a list of tuples is an executemany

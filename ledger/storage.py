@@ -17,6 +17,8 @@ nodes and <= 2 blocks of 16 leaf hashes in one query (see ``ledger.models`` for 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -79,6 +81,38 @@ class VerifyReport:
 
 def _level(start: int, end: int) -> int:
     return (end - start).bit_length() - 1
+
+
+#: Leaves hashed per hand-off to the driver while appending (see ``LedgerStore.append``).
+_CHUNK = 1_024
+
+
+def _hash_chunk(
+    entries: Sequence[tuple[str, bytes]], start: int, size: int, edge: merkle.CompactRange, now: datetime
+) -> tuple[list[tuple[int, bytes, str, bytes, datetime]], list[tuple[int, int, bytes]]]:
+    """Leaf rows of ``entries[start:start + _CHUNK]`` and the stored nodes they complete (``edge`` grows)."""
+    sha256 = hashlib.sha256
+    push = edge.append
+    leaf_rows: list[tuple[int, bytes, str, bytes, datetime]] = []
+    node_rows: list[tuple[int, int, bytes]] = []
+    for offset in range(start, min(start + _CHUNK, len(entries))):
+        kind, payload = entries[offset]
+        digest = sha256(b"\x00" + payload).digest()
+        leaf_rows.append((size + offset, digest, kind, payload, now))
+        for level, idx, node in push(digest):
+            if level >= _LOW:
+                node_rows.append((level, idx, node))
+    return leaf_rows, node_rows
+
+
+async def _insert_chunk(
+    session: AsyncSession,
+    leaf_rows: list[tuple[int, bytes, str, bytes, datetime]],
+    node_rows: list[tuple[int, int, bytes]],
+) -> None:
+    await bulk_insert(session, leaves, leaf_rows)
+    if node_rows:
+        await bulk_insert(session, nodes, node_rows)
 
 
 class LedgerStore:
@@ -183,21 +217,27 @@ class LedgerStore:
         _, edge_hashes = await self._subtrees(session, edge_parts)
         edge = merkle.CompactRange(size, [edge_hashes[p] for p in edge_parts])
         now = at or datetime.now(UTC)
-        sha256 = hashlib.sha256
-        leaf_rows: list[tuple[int, bytes, str, bytes, datetime]] = []
-        node_rows: list[tuple[int, int, bytes]] = []
-        push = edge.append
         for offset, (kind, payload) in enumerate(entries):
             if not isinstance(payload, bytes) or not kind or len(kind) > _MAX_KIND:
                 raise LedgerError(f"entry {offset}: kind must be 1-{_MAX_KIND} characters, payload bytes")
-            digest = sha256(b"\x00" + payload).digest()
-            leaf_rows.append((size + offset, digest, kind, payload, now))
-            for level, idx, node in push(digest):
-                if level >= _LOW:
-                    node_rows.append((level, idx, node))
-        await bulk_insert(session, leaves, leaf_rows)
-        if node_rows:
-            await bulk_insert(session, nodes, node_rows)
+        # Hash a chunk, hand it to the driver, hash the next while the database writes it: one chunk in
+        # flight at a time, on the session's one connection, in order. A failure anywhere fails the append
+        # (the caller's transaction is rolled back: nothing half-written is ever committed).
+        in_flight: asyncio.Future[None] | None = None
+        try:
+            for start in range(0, len(entries), _CHUNK):
+                rows, node_rows = _hash_chunk(entries, start, size, edge, now)
+                if in_flight is not None:
+                    await in_flight
+                in_flight = asyncio.ensure_future(_insert_chunk(session, rows, node_rows))
+                await asyncio.sleep(0)  # let it reach the driver before this loop hashes on
+            if in_flight is not None:
+                await in_flight
+        finally:
+            if in_flight is not None and not in_flight.done():
+                in_flight.cancel()
+                with contextlib.suppress(BaseException):
+                    await in_flight
         await session.execute(update(head).where(head.c.id == 1).values(size=edge.size))
         if signer is not None:
             checkpoint = Checkpoint(origin=origin or signer.name, size=edge.size, root_hash=edge.root())

@@ -293,6 +293,50 @@ async def test_rolled_back_append_leaves_no_trace(sessions: Sessions) -> None:
         assert (await store.verify_all(session, [LOG.verifier()])).size == 35
 
 
+async def test_one_append_of_several_chunks_is_whole_and_in_order(sessions: Sessions) -> None:
+    """Appends hash chunk k+1 while the database writes chunk k: the result is the same log."""
+    from ledger.storage import _CHUNK
+
+    await build(sessions, 5)
+    count = 3 * _CHUNK + 17
+    assert await append_range(sessions, 5, count) == list(range(5, 5 + count))
+    hashes = [merkle.leaf_hash(event_payload(i)) for i in range(5 + count)]
+    async with sessions() as session:
+        root = await store.root(session)
+        assert root == naive_root(hashes)
+        for index in (0, 4, 5, _CHUNK + 4, _CHUNK + 5, 2 * _CHUNK + 5, 5 + count - 1):
+            proof = await store.inclusion_proof(session, index, len(hashes))
+            merkle.verify_inclusion(hashes[index], index, len(hashes), proof, root)
+        assert (await store.verify_all(session, [LOG.verifier()])).size == len(hashes)
+
+
+async def test_a_chunk_failing_mid_append_fails_the_whole_append(sessions: Sessions) -> None:
+    """A real constraint violation in the second chunk: the append raises, nothing of it is committed."""
+    from sqlalchemy.exc import IntegrityError
+
+    from ledger.storage import _CHUNK
+
+    await build(sessions, 10)
+    async with sessions() as session:
+        await session.execute(
+            text(
+                "INSERT INTO ledger_leaves (idx, leaf_hash, kind, payload, created_at) "
+                "VALUES (:idx, :h, 'squatter', :p, CURRENT_TIMESTAMP)"
+            ),
+            {"idx": 10 + _CHUNK + 3, "h": b"\x00" * 32, "p": b"squatter"},
+        )
+        with pytest.raises(IntegrityError):
+            await store.append(session, [("test.event", event_payload(10 + k)) for k in range(2 * _CHUNK)])
+        await session.rollback()
+    async with sessions() as session:
+        assert await store.size(session) == 10
+        count = (await session.execute(text("SELECT count(*) FROM ledger_leaves"))).scalar_one()
+        assert count == 10
+    assert await append_range(sessions, 10, 3) == [10, 11, 12]
+    async with sessions() as session:
+        assert (await store.verify_all(session, [LOG.verifier()])).size == 13
+
+
 async def test_kill_9_during_appends_loses_no_acknowledged_entry(
     database_url: str, sessions: Sessions
 ) -> None:
