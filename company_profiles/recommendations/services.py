@@ -62,8 +62,6 @@ __all__ = [
 MAX_ID = 2_147_483_647
 TEXT_MAX = 280
 _SECTOR = re.compile(r"\d{2}(?:\.\d{1,2})?")
-#: Confirmed checkouts looked at for eligibility (newest first).
-CHECKOUT_LOOKBACK = 1000
 
 
 def _aware(moment: datetime) -> datetime:
@@ -132,9 +130,7 @@ def _out(row: Recommendation) -> RecommendationOut:
 
 
 # -- eligibility --------------------------------------------------------------------------------------------------
-async def is_eligible(
-    session: AsyncSession, citizen_id: int, company_id: int, *, now: datetime | None = None
-) -> bool:
+async def is_eligible(session: AsyncSession, citizen_id: int, company_id: int) -> bool:
     """A customer: an open account of the company on the citizen's Sésame, or a confirmed checkout with it."""
     # Imported here: vault.services imports company_profiles.services, which may import this module.
     from vault import services as vault
@@ -147,10 +143,8 @@ async def is_eligible(
     checkout = optional_module("scanner.checkout.services")
     if checkout is None:
         return False
-    confirmed = await checkout.citizen_checkouts(
-        session, citizen_id, status="confirmed", now=now or utcnow(), limit=CHECKOUT_LOOKBACK
-    )
-    return any(c.company_id == company_id for c in confirmed)
+    confirmed: bool = await checkout.has_confirmed_checkout(session, citizen_id, company_id)
+    return confirmed
 
 
 # -- a citizen's own recommendations -----------------------------------------------------------------------------
@@ -181,7 +175,7 @@ async def recommend(
     profile = await companies.public_profile(session, company_id, now=now)  # 404 first: profiles are public
     zone = normalise_zone(data.zone) if data.zone is not None else None
     text = _clean_text(data.text)
-    if not await is_eligible(session, citizen_id, company_id, now=now):
+    if not await is_eligible(session, citizen_id, company_id):
         raise NotEligible()
     row = await _own(session, citizen_id, company_id)
     created = row is None

@@ -366,6 +366,20 @@ async def citizen_checkouts(
     return list((await session.scalars(query)).all())
 
 
+async def has_confirmed_checkout(session: AsyncSession, citizen_id: int, company_id: int) -> bool:
+    """Whether the citizen ever confirmed a payment to the company (makes them a customer who may recommend)."""
+    found = await session.scalar(
+        select(Checkout.id)
+        .where(
+            col(Checkout.citizen_account_id) == citizen_id,
+            col(Checkout.company_id) == company_id,
+            col(Checkout.status) == CheckoutStatus.confirmed.value,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 async def deliveries_of(
     session: AsyncSession, checkout_id: str
 ) -> list[tuple[WebhookDelivery, list[WebhookAttempt]]]:
