@@ -131,8 +131,10 @@ def loop_reads(bind: Any) -> LoopReads | None:
     if reads is not None:
         # Its connection goes whenever the engine's do: an open connection would keep SQLite from folding the
         # WAL back into the main file when the engine's last connection closes.
+        # Not a weakref.finalize: the collector may run a finalizer in any thread at any moment, and
+        # disposing takes the logging module's lock (a deadlock found in CI). An engine dropped without
+        # dispose takes its LoopReads with it, and sqlite3 closes the connection when it is freed.
         event.listen(sync_engine, "engine_disposed", lambda _engine: reads.close())
-        weakref.finalize(sync_engine, reads.close)
     return reads
 
 
