@@ -35,10 +35,13 @@ def demo(serve: bool, host: str, port: int) -> None:
     wiring.install()
     migrate.upgrade(settings)
     rows = run(_seed)
-    console = Console()
+    # Logins are copied from here: never cut an email or a password, even in a narrow terminal.
+    console = Console(width=max(Console().width, 140))
     table = Table(title="Sésame demo logins")
-    for column in ("role", "who", "email", "password"):
-        table.add_column(column)
+    table.add_column("role")
+    table.add_column("who")
+    table.add_column("email", no_wrap=True)
+    table.add_column("password", no_wrap=True)
     for row in rows:
         table.add_row(*row)
     console.print(table)
