@@ -245,65 +245,74 @@ async def _records(
 
 
 @dataclass(frozen=True, slots=True)
-class _AttestationRow:
-    """An attestation with what the trust policy needs of its verifier."""
+class _VerifierFacts:
+    """What the trust policy needs of the verifier behind an attestation or a refusal."""
 
-    attestation: Attestation
     verifier_name: str
     verifier_scope: tuple[str, ...]
     verifier_active: bool
 
     def trusted_for(self, key: str) -> bool:
         return self.verifier_active and key in self.verifier_scope
+
+
+@dataclass(frozen=True, slots=True)
+class _AttestationRow(_VerifierFacts):
+    """An attestation with what the trust policy needs of its verifier."""
+
+    attestation: Attestation
+
+
+async def _with_verifiers(
+    session: AsyncSession,
+    model: type[Attestation] | type[AttestationRefusal],
+    company_ids: list[int],
+    keys: Iterable[str] | None,
+) -> list[tuple[Any, str, tuple[str, ...], bool]]:
+    """Attestations or refusals of these companies (of these indicators), each with its verifier's facts."""
+    query = (
+        select(model, Verifier.name, Verifier.scope, Verifier.active)
+        .join(Verifier, col(Verifier.id) == col(model.verifier_id))
+        .where(col(model.company_id).in_(company_ids))
+    )
+    if keys is not None:
+        query = query.where(col(model.indicator).in_(list(keys)))
+    rows = await session.execute(query)
+    return [(claim, name, tuple(scope or ()), act) for claim, name, scope, act in rows.all()]
 
 
 async def _attestations(
     session: AsyncSession, company_ids: list[int], keys: Iterable[str] | None = None
 ) -> list[_AttestationRow]:
-    query = (
-        select(Attestation, Verifier.name, Verifier.scope, Verifier.active)
-        .join(Verifier, col(Verifier.id) == col(Attestation.verifier_id))
-        .where(col(Attestation.company_id).in_(company_ids))
-    )
-    if keys is not None:
-        query = query.where(col(Attestation.indicator).in_(list(keys)))
-    rows = await session.execute(query)
     return [
-        _AttestationRow(
-            attestation=a, verifier_name=name, verifier_scope=tuple(scope or ()), verifier_active=act
-        )
-        for a, name, scope, act in rows.all()
+        _AttestationRow(attestation=a, verifier_name=name, verifier_scope=scope, verifier_active=act)
+        for a, name, scope, act in await _with_verifiers(session, Attestation, company_ids, keys)
     ]
 
 
 @dataclass(frozen=True, slots=True)
-class _RefusalRow:
+class _RefusalRow(_VerifierFacts):
     """A refusal with what the trust policy needs of its verifier."""
 
     refusal: AttestationRefusal
-    verifier_name: str
-    verifier_scope: tuple[str, ...]
-    verifier_active: bool
-
-    def trusted_for(self, key: str) -> bool:
-        return self.verifier_active and key in self.verifier_scope
 
 
 async def _refusals(
     session: AsyncSession, company_ids: list[int], keys: Iterable[str] | None = None
 ) -> list[_RefusalRow]:
-    query = (
-        select(AttestationRefusal, Verifier.name, Verifier.scope, Verifier.active)
-        .join(Verifier, col(Verifier.id) == col(AttestationRefusal.verifier_id))
-        .where(col(AttestationRefusal.company_id).in_(company_ids))
-    )
-    if keys is not None:
-        query = query.where(col(AttestationRefusal.indicator).in_(list(keys)))
-    rows = await session.execute(query)
     return [
-        _RefusalRow(refusal=r, verifier_name=name, verifier_scope=tuple(scope or ()), verifier_active=act)
-        for r, name, scope, act in rows.all()
+        _RefusalRow(refusal=r, verifier_name=name, verifier_scope=scope, verifier_active=act)
+        for r, name, scope, act in await _with_verifiers(session, AttestationRefusal, company_ids, keys)
     ]
+
+
+def _concerns(claim: Attestation | AttestationRefusal, record: IndicatorRecord, version: int) -> bool:
+    """Whether an attestation or a refusal is about this record's value, as disclosed up to ``version``."""
+    return (
+        claim.indicator == record.key
+        and record.since_version <= claim.version <= version
+        and claim.value_json == record.value_json
+    )
 
 
 def _applicable_refusal(
@@ -311,12 +320,7 @@ def _applicable_refusal(
 ) -> _RefusalRow | None:
     """The newest refusal of this record's value by a verifier trusted for it now, if any."""
     applicable = [
-        row
-        for row in refusals
-        if row.refusal.indicator == record.key
-        and record.since_version <= row.refusal.version <= version
-        and row.refusal.value_json == record.value_json
-        and row.trusted_for(record.key)
+        row for row in refusals if _concerns(row.refusal, record, version) and row.trusted_for(record.key)
     ]
     return max(applicable, key=lambda r: (_aware(r.refusal.refused_at), r.refusal.id or 0), default=None)
 
@@ -354,10 +358,7 @@ def _view(
                     _aware(r.attestation.revoked_at or r.attestation.issued_at),
                 )
                 for r in attestations
-                if r.attestation.indicator == record.key
-                and record.since_version <= r.attestation.version <= version
-                and r.attestation.value_json == record.value_json
-                and r.trusted_for(record.key)
+                if _concerns(r.attestation, record, version) and r.trusted_for(record.key)
             ),
             default=None,
         )
@@ -398,10 +399,7 @@ def _verification(
     applicable = [
         row
         for row in attestations
-        if row.attestation.indicator == record.key
-        and record.since_version <= row.attestation.version <= version
-        and row.attestation.value_json == record.value_json
-        and row.trusted_for(record.key)
+        if _concerns(row.attestation, record, version) and row.trusted_for(record.key)
     ]
     live = [r for r in applicable if r.attestation.revoked_at is None]
     valid = [r for r in live if _aware(r.attestation.valid_until) > now]

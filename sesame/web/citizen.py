@@ -4,7 +4,7 @@ export and erasure. Every action is a form post (CSRF-checked) that calls ``vaul
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -19,7 +19,7 @@ from sesame.accounts.services import Principal
 from sesame.errors import InvalidInput, NotFound
 from sesame.keys import KeyRing
 from sesame.settings import Settings
-from sesame.web.forms import form_dict, form_id, form_lists, redirect
+from sesame.web.forms import end_of_day, first_values, form_dict, form_id, form_lists, redirect
 from sesame.web.i18n import LOCALES, N_, translator_for
 from sesame.web.indicators import badge_for, label, show_value
 from sesame.web.opinions import CRITERIA, own_recommendation
@@ -118,11 +118,6 @@ def _highlight_views(profile: CompanyProfile, keys: list[str], lang: str) -> lis
             }
         )
     return rows
-
-
-def _end_of_day(text: str) -> datetime:
-    day = datetime.fromisoformat(text).date()
-    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
 
 
 class CitizenPages(Controller):
@@ -401,7 +396,7 @@ class CitizenPages(Controller):
     ) -> Response[Any]:
         citizen = require(viewer, "citizen")
         form = await form_lists(request)
-        first = {k: v[0] for k, v in form.items() if v}
+        first = first_values(form)
         account_text = first.get("company_account_id", "")
         account_id = form_id(account_text)
         fields = form.get("fields", [])
@@ -412,7 +407,7 @@ class CitizenPages(Controller):
         if not 3 <= len(purpose) <= 500:
             errors["purpose"] = GRANT_PURPOSE
         try:
-            expires = _end_of_day(first.get("expires_on", ""))
+            expires = end_of_day(first.get("expires_on", ""))
         except ValueError:
             errors["expires_on"] = GRANT_EXPIRY
         values = {"fields": fields, "purpose": purpose, "expires_on": first.get("expires_on", "")}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time
 from typing import Any
 
 from litestar import Request, Response
 from litestar.datastructures import Cookie
 
-__all__ = ["form_dict", "form_id", "form_lists", "redirect"]
+__all__ = ["end_of_day", "first_values", "form_dict", "form_id", "form_lists", "redirect"]
 
 MAX_FIELD = 10_000
 #: The largest row id the tables hold (PostgreSQL ``integer``).
@@ -28,6 +29,20 @@ async def form_lists(request: Request[Any, Any, Any]) -> dict[str, list[str]]:
         if isinstance(value, str):
             out.setdefault(key, []).append(value[:MAX_FIELD])
     return out
+
+
+def first_values(lists: dict[str, list[str]]) -> dict[str, str]:
+    """The first value of each field read by ``form_lists`` (fields without a value left out)."""
+    return {key: values[0] for key, values in lists.items() if values}
+
+
+def end_of_day(text: str) -> datetime:
+    """The last second (UTC) of a day typed in a form as ``YYYY-MM-DD``: valid through that day.
+
+    Raises ``ValueError`` when the text is not a date.
+    """
+    day = datetime.fromisoformat(text).date()
+    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
 
 
 def form_id(text: str | None) -> int:

@@ -7,7 +7,7 @@ Thin pages over ``vault.sharing.services``: who is reached and what the company 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -20,7 +20,7 @@ from company_profiles.errors import CompanyNotFound
 from sesame.accounts.services import Principal
 from sesame.errors import InvalidInput
 from sesame.settings import Settings
-from sesame.web.forms import form_lists, redirect
+from sesame.web.forms import end_of_day, first_values, form_lists, redirect
 from sesame.web.i18n import N_
 from sesame.web.rendering import page, request_locale
 from sesame.web.session import require
@@ -142,12 +142,6 @@ class OfferPages(Controller):
         return redirect("/me/offers?done=unmuted")
 
 
-def _last_moment(text: str) -> datetime:
-    """The end of the chosen day (UTC): an offer is valid through its last day."""
-    day = datetime.fromisoformat(text).date()
-    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
-
-
 class CompanyOfferPages(Controller):
     path = "/company/offers"
     include_in_schema = False
@@ -199,11 +193,11 @@ class CompanyOfferPages(Controller):
         self, request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, viewer: Principal | None
     ) -> Response[Any]:
         company = require(viewer, "company")
-        form = {k: v[0] for k, v in (await form_lists(request)).items() if v}
+        form = first_values(await form_lists(request))
         values = {k: form.get(k, "").strip() for k in ("segment", "zone", "title", "body", "valid_until")}
         errors: dict[str, str] = {}
         try:
-            valid_until = _last_moment(values["valid_until"])
+            valid_until = end_of_day(values["valid_until"])
         except ValueError:
             errors["valid_until"] = OFFER_DATE
         for name in ("segment", "title", "body"):

@@ -20,14 +20,14 @@ from sesame.accounts.services import Principal
 from sesame.errors import InvalidInput
 from sesame.settings import Settings
 from sesame.web.company import sesame_id_from
-from sesame.web.forms import form_id, form_lists, redirect
+from sesame.web.forms import first_values, form_id, form_lists, redirect
 from sesame.web.i18n import N_, translator_for
 from sesame.web.indicators import badge_for, label, show_value
 from sesame.web.rendering import page, request_locale
 from sesame.web.session import require
 from vault.sharing import services as sharing
 from vault.sharing.errors import RecipientNotFound
-from vault.sharing.schemas import DossierEntryIn, DossierEntryOut, DossierIn, ShareIn
+from vault.sharing.schemas import DossierEntryIn, DossierEntryOut, DossierIn, SharedDossier, ShareIn
 
 __all__ = ["DossierPages", "LinkSharePages", "ReceivedDossierPages", "dossier_in_from_form", "entry_views"]
 
@@ -278,7 +278,7 @@ class DossierPages(Controller):
         dossier_id: Id,
     ) -> Response[Any]:
         citizen = require(viewer, "citizen")
-        form = {k: v[0] for k, v in (await form_lists(request)).items() if v}
+        form = first_values(await form_lists(request))
         if form.get("kind") == "link":
             hours = form_id(form.get("expires_in_hours")) or sharing.LINK_DEFAULT_HOURS
             created = await sharing.share_dossier(
@@ -318,6 +318,20 @@ class DossierPages(Controller):
         return redirect(f"/me/dossiers/{dossier_id}?done=revoked")
 
 
+def _shared_page(
+    request: Request[Any, Any, Any], citizen: Principal, shared: SharedDossier, *, import_action: str
+) -> Response[str]:
+    """A dossier someone shared with this citizen (by Sésame ID or by link), with its import button."""
+    return page(
+        request,
+        "citizen/shared_dossier.html",
+        viewer=citizen,
+        shared=shared,
+        rows=entry_views(shared.companies, request_locale(request)),
+        import_action=import_action,
+    )
+
+
 class ReceivedDossierPages(Controller):
     path = "/me/shared"
     include_in_schema = False
@@ -335,14 +349,7 @@ class ReceivedDossierPages(Controller):
         shared = await sharing.shared_dossier(
             db, viewer_id=citizen.id, share_id=share_id, k=settings.k_anonymity
         )
-        return page(
-            request,
-            "citizen/shared_dossier.html",
-            viewer=citizen,
-            shared=shared,
-            rows=entry_views(shared.companies, request_locale(request)),
-            import_action=f"/me/shared/{share_id}/import",
-        )
+        return _shared_page(request, citizen, shared, import_action=f"/me/shared/{share_id}/import")
 
     @post("/{share_id:int}/import")
     async def import_copy(
@@ -372,14 +379,7 @@ class LinkSharePages(Controller):
     ) -> Response[str]:
         citizen = require(viewer, "citizen")
         shared = await sharing.shared_dossier(db, viewer_id=citizen.id, token=token, k=settings.k_anonymity)
-        return page(
-            request,
-            "citizen/shared_dossier.html",
-            viewer=citizen,
-            shared=shared,
-            rows=entry_views(shared.companies, request_locale(request)),
-            import_action=f"/shared/{token}/import",
-        )
+        return _shared_page(request, citizen, shared, import_action=f"/shared/{token}/import")
 
     @post("/{token:str}/import")
     async def import_copy(
