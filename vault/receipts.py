@@ -11,19 +11,16 @@ are committed, so nothing is acknowledged that could be lost, and a failed batch
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import os
 import weakref
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import anyio.to_thread
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from sesame import transparency
+from sesame.db import writer_gate
 from vault.models import AccessReceipt, Vault
 
 __all__ = ["PendingReceipt", "write"]
@@ -47,7 +44,7 @@ class _ReceiptQueue:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
         self._pending: list[PendingReceipt] = []
         self._draining: asyncio.Task[None] | None = None
-        self._writers = _WriterLock.for_engine(engine)
+        self._writers = writer_gate(engine)
         self.loop = asyncio.get_running_loop()
 
     async def write(self, item: PendingReceipt) -> int | None:
@@ -80,33 +77,6 @@ class _ReceiptQueue:
             finally:
                 if session.in_transaction():
                     await session.rollback()
-
-
-class _WriterLock:
-    """On a SQLite file, the batches of every worker process take turns through an ``flock`` on a side file.
-
-    SQLite lets one writer in at a time and makes the others poll with growing sleeps (1, 2, 5 ... 100 ms),
-    so two workers committing batches back to back mostly sleep. A kernel file lock wakes the next writer the
-    moment the previous one lets go. PostgreSQL needs nothing of the sort (the ledger's advisory lock queues).
-    """
-
-    def __init__(self, path: Path | None) -> None:
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600) if path is not None else None
-
-    @classmethod
-    def for_engine(cls, engine: AsyncEngine) -> _WriterLock:
-        url = engine.url
-        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-            return cls(None)
-        return cls(Path(url.database).with_name(Path(url.database).name + ".writer-lock"))
-
-    async def __aenter__(self) -> None:
-        if self._fd is not None:
-            await anyio.to_thread.run_sync(fcntl.flock, self._fd, fcntl.LOCK_EX)
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
 async def _write_batch(session: AsyncSession, batch: list[PendingReceipt]) -> list[int | None]:

@@ -55,7 +55,7 @@ from scanner.checkout.payments import PaymentProvider, PaymentRequest, PaymentRe
 from scanner.checkout.schemas import CheckoutCreate, checkout_out, prompt_out
 from scanner.checkout.streams import CITIZEN, COMPANY, PROMPT, Notifier
 from sesame import transparency
-from sesame.db import read_rows
+from sesame.db import read_rows, writer_gate
 from sesame.errors import InvalidInput
 from sesame.keys import KeyRing
 
@@ -221,7 +221,8 @@ async def _commit_or_replay(
 ) -> StartedCheckout | None:
     """Commit; if another request stored this key meanwhile, answer as it did."""
     try:
-        await session.commit()
+        async with writer_gate(session.bind):  # nothing is flushed before: the writes all go at commit
+            await session.commit()
     except IntegrityError:
         await session.rollback()
         record = await _recorded(session, company_id, key)
@@ -513,37 +514,38 @@ async def decide(
     checkout.decided_at = now
     jws = sign_decision(keys, issuer=issuer, checkout=checkout, decision=decision.value, at=now)
     payment_status = PaymentStatus.processing.value if confirm else None
-    result = await session.execute(
-        update(Checkout)
-        .where(
-            col(Checkout.id) == checkout.id,
-            col(Checkout.status) == CheckoutStatus.pending.value,
-            col(Checkout.expires_at) > now,
+    async with writer_gate(session.bind):  # from the first write to the commit
+        result = await session.execute(
+            update(Checkout)
+            .where(
+                col(Checkout.id) == checkout.id,
+                col(Checkout.status) == CheckoutStatus.pending.value,
+                col(Checkout.expires_at) > now,
+            )
+            .values(
+                status=decision.value,
+                decided_at=now,
+                decision_jws=jws,
+                payment_status=payment_status,
+                payment_provider=provider.name if confirm else None,
+            )
         )
-        .values(
-            status=decision.value,
-            decided_at=now,
-            decision_jws=jws,
-            payment_status=payment_status,
-            payment_provider=provider.name if confirm else None,
-        )
-    )
-    if getattr(result, "rowcount", 0) != 1:  # a concurrent decision won, or the time ran out meanwhile
-        await session.rollback()
-        await session.refresh(checkout)
-        if checkout.status in (CheckoutStatus.confirmed.value, CheckoutStatus.declined.value):
-            raise AlreadyDecided(f"this checkout is already {checkout.status}")
-        raise CheckoutExpired()
-    checkout.decision_jws = jws
-    checkout.payment_status = payment_status
-    checkout.payment_provider = provider.name if confirm else None
-    index, salt = await transparency.record_private(session, LEDGER_KIND, ledger_fields(checkout))
-    checkout.ledger_index = index
-    checkout.ledger_salt = salt
-    events: list[CheckoutEvent] = []
-    if not confirm:
-        events = await _announce(session, checkout, DECLINED, now)
-    await session.commit()
+        if getattr(result, "rowcount", 0) != 1:  # a concurrent decision won, or the time ran out meanwhile
+            await session.rollback()
+            await session.refresh(checkout)
+            if checkout.status in (CheckoutStatus.confirmed.value, CheckoutStatus.declined.value):
+                raise AlreadyDecided(f"this checkout is already {checkout.status}")
+            raise CheckoutExpired()
+        checkout.decision_jws = jws
+        checkout.payment_status = payment_status
+        checkout.payment_provider = provider.name if confirm else None
+        index, salt = await transparency.record_private(session, LEDGER_KIND, ledger_fields(checkout))
+        checkout.ledger_index = index
+        checkout.ledger_salt = salt
+        events: list[CheckoutEvent] = []
+        if not confirm:
+            events = await _announce(session, checkout, DECLINED, now)
+        await session.commit()
     _after_commit(notifier, events)
     if confirm:
         await settle_payment(session, provider, checkout, notifier=notifier, now=now)

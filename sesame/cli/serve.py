@@ -1,6 +1,26 @@
 from __future__ import annotations
 
+import os
+from typing import Any
+
 import click
+
+
+def _granian_tuning() -> dict[str, Any]:
+    """Granian's own environment knobs (the names its CLI reads), for operators tuning a deployment:
+    ``GRANIAN_HTTP`` (auto, 1, 2), ``GRANIAN_RUNTIME_MODE`` (auto, st, mt), ``GRANIAN_RUNTIME_THREADS``,
+    ``GRANIAN_BACKPRESSURE``, ``GRANIAN_BACKLOG``. Unset: Granian's defaults."""
+    from granian.constants import HTTPModes, RuntimeModes
+
+    tuning: dict[str, Any] = {}
+    if value := os.environ.get("GRANIAN_HTTP"):
+        tuning["http"] = HTTPModes(value)
+    if value := os.environ.get("GRANIAN_RUNTIME_MODE"):
+        tuning["runtime_mode"] = RuntimeModes(value)
+    for name in ("runtime_threads", "backpressure", "backlog"):
+        if value := os.environ.get(f"GRANIAN_{name.upper()}"):
+            tuning[name] = int(value)
+    return tuning
 
 
 def serve_app(host: str, port: int, workers: int) -> None:
@@ -21,6 +41,7 @@ def serve_app(host: str, port: int, workers: int) -> None:
         factory=True,
         loop=Loops.auto,
         log_access=False,
+        **_granian_tuning(),
     ).serve()
 
 

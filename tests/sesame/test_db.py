@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
+import multiprocessing
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import bindparam, select, text, update
 from sqlmodel import col
 
 from sesame.accounts.models import Account
 from sesame.accounts.services import create_account
-from sesame.db import create_engine, create_sessionmaker, loop_reads, read_rows
+from sesame.db import create_engine, create_sessionmaker, loop_reads, read_rows, writer_gate
 from sesame.settings import Settings
 
 _BY_ID = select(col(Account.email), col(Account.active)).where(col(Account.id) == bindparam("id"))
@@ -112,3 +116,74 @@ def _restore(backup: Path, database: Path) -> None:
 
 def _exists(path: str) -> bool:
     return Path(path).exists()
+
+
+# -- the SQLite writer gate -------------------------------------------------------------------------------------
+def _hold_gate_lock(path: str, held: Any, release: Any) -> None:
+    """In another process: hold the gate's kernel lock until told to let go."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    held.set()
+    release.wait(30)
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+
+
+async def test_the_writer_gate_lets_one_writer_in_at_a_time_within_a_process(tmp_path: Path) -> None:
+    engine = create_engine(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/sesame.db"))
+    try:
+        gate = writer_gate(engine)
+        assert writer_gate(engine) is gate  # one per engine and process
+        inside: list[str] = []
+        overlaps: list[tuple[str, ...]] = []
+
+        async def write(name: str) -> None:
+            async with gate:
+                inside.append(name)
+                overlaps.append(tuple(inside))
+                await asyncio.sleep(0.01)
+                inside.remove(name)
+
+        await asyncio.gather(*(write(f"w{i}") for i in range(5)))
+        assert overlaps == [(f"w{i}",) for i in range(5)]  # never two inside, and in arrival order
+        assert (tmp_path / "sesame.db.writer-lock").exists()
+    finally:
+        await engine.dispose()
+
+
+async def test_the_writer_gate_waits_for_a_writer_in_another_process(tmp_path: Path) -> None:
+    engine = create_engine(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/sesame.db"))
+    context = multiprocessing.get_context("spawn")
+    held, release = context.Event(), context.Event()
+    other = context.Process(
+        target=_hold_gate_lock, args=(str(tmp_path / "sesame.db.writer-lock"), held, release)
+    )
+    other.start()
+    try:
+        assert await asyncio.to_thread(held.wait, 30)
+        entered = asyncio.Event()
+
+        async def write() -> None:
+            async with writer_gate(engine):
+                entered.set()
+
+        task = asyncio.create_task(write())
+        await asyncio.sleep(0.2)
+        assert not entered.is_set()  # the other process holds it
+        release.set()
+        await asyncio.wait_for(task, 10)
+        assert entered.is_set()
+    finally:
+        release.set()
+        other.join(10)
+        await engine.dispose()
+
+
+async def test_the_writer_gate_is_a_no_op_where_sqlite_has_no_file() -> None:
+    engine = create_engine(Settings(database_url="sqlite+aiosqlite:///:memory:"))
+    try:
+        gate = writer_gate(engine)
+        async with gate, gate:  # nothing to take: re-entering does not wait
+            pass
+    finally:
+        await engine.dispose()
