@@ -7,6 +7,7 @@ change and its ledger leaf commit together or not at all.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import sqlite3
@@ -166,9 +167,9 @@ class WriterGate:
     SQLite lets one writer in at a time and makes the others poll with growing sleeps (1, 2, 5 ... 100 ms, up to
     ``busy_timeout``), so under concurrent commits a waiting writer mostly sleeps past the moment the lock was
     freed: the tails of every write path (hundreds of ms at a few hundred writes/s, measured on checkouts). A
-    kernel file lock wakes the next writer the moment the previous one lets go. Enter it *before* the
-    transaction's first write (a writer holding SQLite's lock must not wait here for one waiting on SQLite).
-    PostgreSQL and in-memory SQLite need none: ``enter`` then does nothing.
+    kernel file lock wakes the next writer the moment the previous one lets go. PostgreSQL and in-memory SQLite
+    need none: entering then does nothing. Enter it through ``write_turn``, which keeps the two rules that make
+    it deadlock-free.
     """
 
     def __init__(self, path: Path | None) -> None:
@@ -194,7 +195,10 @@ class WriterGate:
         try:
             if self._fd is None:
                 self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-            await anyio.to_thread.run_sync(fcntl.flock, self._fd, fcntl.LOCK_EX)
+            try:  # free (the usual case): taken at once, no thread hand-off
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # another process is writing: wait for it in a thread
+                await anyio.to_thread.run_sync(fcntl.flock, self._fd, fcntl.LOCK_EX)
         except BaseException:
             lock.release()
             raise
@@ -207,6 +211,20 @@ class WriterGate:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self._lock().release()
+
+
+@contextlib.asynccontextmanager
+async def write_turn(session: AsyncSession) -> AsyncIterator[None]:
+    """Wait for this process's and this database's turn to write, then write and commit inside the block.
+
+    Two rules make the gate deadlock-free, so both are kept here: the session holds its pooled connection
+    *before* it queues (a turn holder never waits for a connection that a queued session holds), and the caller
+    enters before its transaction's first write (a turn holder never waits for SQLite's lock held by a queued
+    session). Taking the connection starts no SQLite transaction: the driver begins one at the first write.
+    """
+    await session.connection()
+    async with writer_gate(session.bind):
+        yield
 
 
 _writer_gates: weakref.WeakKeyDictionary[Engine, WriterGate] = weakref.WeakKeyDictionary()

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from sesame import transparency
-from sesame.db import writer_gate
+from sesame.db import write_turn
 from vault.models import AccessReceipt, Vault
 
 __all__ = ["PendingReceipt", "write"]
@@ -44,7 +44,6 @@ class _ReceiptQueue:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
         self._pending: list[PendingReceipt] = []
         self._draining: asyncio.Task[None] | None = None
-        self._writers = writer_gate(engine)
         self.loop = asyncio.get_running_loop()
 
     async def write(self, item: PendingReceipt) -> int | None:
@@ -71,7 +70,7 @@ class _ReceiptQueue:
                     item.future.set_result(index)
 
     async def _commit(self, batch: list[PendingReceipt]) -> list[int | None]:
-        async with self._writers, self._sessions() as session:
+        async with self._sessions() as session, write_turn(session):
             try:
                 return await _write_batch(session, batch)
             finally:

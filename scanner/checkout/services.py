@@ -55,7 +55,7 @@ from scanner.checkout.payments import PaymentProvider, PaymentRequest, PaymentRe
 from scanner.checkout.schemas import CheckoutCreate, checkout_out, prompt_out
 from scanner.checkout.streams import CITIZEN, COMPANY, PROMPT, Notifier
 from sesame import transparency
-from sesame.db import read_rows, writer_gate
+from sesame.db import read_rows, write_turn
 from sesame.errors import InvalidInput
 from sesame.keys import KeyRing
 
@@ -221,7 +221,7 @@ async def _commit_or_replay(
 ) -> StartedCheckout | None:
     """Commit; if another request stored this key meanwhile, answer as it did."""
     try:
-        async with writer_gate(session.bind):  # nothing is flushed before: the writes all go at commit
+        async with write_turn(session):  # nothing is flushed before: the writes all go at commit
             await session.commit()
     except IntegrityError:
         await session.rollback()
@@ -514,7 +514,7 @@ async def decide(
     checkout.decided_at = now
     jws = sign_decision(keys, issuer=issuer, checkout=checkout, decision=decision.value, at=now)
     payment_status = PaymentStatus.processing.value if confirm else None
-    async with writer_gate(session.bind):  # from the first write to the commit
+    async with write_turn(session):  # from the first write to the commit
         result = await session.execute(
             update(Checkout)
             .where(

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, select, text, update
+from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import col
 
 from sesame.accounts.models import Account
 from sesame.accounts.services import create_account
-from sesame.db import create_engine, create_sessionmaker, loop_reads, read_rows, writer_gate
+from sesame.db import create_engine, create_sessionmaker, loop_reads, read_rows, write_turn, writer_gate
 from sesame.settings import Settings
 
 _BY_ID = select(col(Account.email), col(Account.active)).where(col(Account.id) == bindparam("id"))
@@ -185,5 +186,35 @@ async def test_the_writer_gate_is_a_no_op_where_sqlite_has_no_file() -> None:
         gate = writer_gate(engine)
         async with gate, gate:  # nothing to take: re-entering does not wait
             pass
+    finally:
+        await engine.dispose()
+
+
+async def test_write_turns_never_deadlock_on_the_connection_pool(tmp_path: Path) -> None:
+    """Sessions that read (holding a pooled connection) and then queue for a turn, beside sessions that queue
+    fresh: with two connections for eight writers, a turn holder never waits for a connection a queued session
+    holds (it took its connection before queueing), so every write commits, in well under the pool timeout."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/sesame.db"
+    engine = create_async_engine(url, pool_size=2, max_overflow=0, pool_timeout=5)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE written (who TEXT NOT NULL)"))
+        sessions = create_sessionmaker(engine)
+
+        async def write(who: str, read_first: bool) -> None:
+            async with sessions() as session:
+                if read_first:
+                    await session.execute(text("SELECT count(*) FROM written"))
+                    await asyncio.sleep(0.01)  # the others pile up meanwhile
+                async with write_turn(session):
+                    await session.execute(text("INSERT INTO written (who) VALUES (:who)"), {"who": who})
+                    await asyncio.sleep(0.01)
+                    await session.commit()
+
+        writers = [write(f"r{i}", True) for i in range(4)] + [write(f"f{i}", False) for i in range(4)]
+        await asyncio.wait_for(asyncio.gather(*writers), 4)
+        async with sessions() as session:
+            who = set((await session.execute(text("SELECT who FROM written"))).scalars())
+        assert who == {f"r{i}" for i in range(4)} | {f"f{i}" for i in range(4)}
     finally:
         await engine.dispose()
