@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
+from bench import CpuSteal  # noqa: E402
 from tests.scanner.checkout.live import Cast, EventStream, LiveServer, Person, seed  # noqa: E402
 
 BAR_P99_MS = 50.0
@@ -106,9 +107,11 @@ async def run(base: str, cast: Cast, checkouts: int, concurrency: int, warmup: i
             checkouts // concurrency + (1 if i < checkouts % concurrency else 0) for i in range(concurrency)
         ]
         await asyncio.gather(*(worker(g, max(1, warmup // concurrency), False) for g in groups))
+        steal = CpuSteal()
         started = time.perf_counter()
         await asyncio.gather(*(worker(g, n, True) for g, n in zip(groups, per_task, strict=True)))
         elapsed = time.perf_counter() - started
+        steal_percent = steal.percent()
         # the machine's condition in this run: a trivial round trip to the same server, same client
         health: list[float] = []
         for _ in range(max(200, checkouts // 2)):
@@ -123,6 +126,7 @@ async def run(base: str, cast: Cast, checkouts: int, concurrency: int, warmup: i
         "post_response": summary(posts),
         "health_round_trip": summary(health),
         "load_average": os.getloadavg(),
+        "cpu_steal_percent": steal_percent,
         "throughput_per_s": round(len(results) / elapsed, 1),
         "stream_workers": len(pids),
     }
@@ -133,7 +137,8 @@ def table(result: dict[str, Any], args: argparse.Namespace) -> str:
         f"{args.checkouts} checkouts, {args.citizens} citizens' streams on {result['stream_workers']} workers, "
         f"{args.concurrency} tills posting concurrently, 2 Granian workers, Redis, SQLite "
         f"({result['throughput_per_s']} checkouts/s; load average during the run "
-        f"{', '.join(f'{x:.1f}' for x in result['load_average'])} on {os.cpu_count()} CPUs)",
+        f"{', '.join(f'{x:.1f}' for x in result['load_average'])} on {os.cpu_count()} CPUs; CPU steal "
+        f"{result['cpu_steal_percent']} %)",
         "",
         "| POST → prompt on the stream | count | p50 ms | p90 ms | p99 ms | max ms | bar p99 |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- |",

@@ -38,6 +38,10 @@ import httpx
 from stdnum import luhn
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import CpuSteal  # noqa: E402
+
 OUT = ROOT / "var" / "bench" / "scan.json"
 BAR_RATIO = 0.70
 BAR_P99_MS = 15.0
@@ -430,9 +434,11 @@ def main(argv: list[str]) -> int:
         # Interleaved rounds, medians: a machine whose load drifts during the run moves all three alike.
         rounds: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in rows}
         per_round = max(1, args.duration // args.rounds)
+        steal = CpuSteal()
         for _ in range(args.rounds):
             for label, script in rows:
                 rounds[label].append(run_wrk(f"{base}/", duration=per_round, script=script, **common))
+        steal_text = steal.describe()
         results: list[dict[str, Any]] = []
         for label, _ in rows:
             measured = rounds[label]
@@ -465,7 +471,7 @@ def main(argv: list[str]) -> int:
     print(
         f"{args.products} products, {args.workers} Granian workers, {args.connections} connections, "
         f"{args.duration} s per endpoint in {args.rounds} interleaved rounds (medians), card body {size} bytes, "
-        f"{os.cpu_count()} CPUs, load average {load:.1f} before the run\n"
+        f"{os.cpu_count()} CPUs, load average {load:.1f} before the run, {steal_text} during it\n"
     )
     print("| endpoint | req/s | p50 (ms) | p99 (ms) | vs GET constant | vs same-method constant | bar |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
@@ -503,6 +509,7 @@ def main(argv: list[str]) -> int:
                 "body_bytes": size,
                 "cpus": os.cpu_count(),
                 "load_average_before": round(load, 2),
+                "cpu_steal": steal_text,
                 "rounds": args.rounds,
                 "bar": {"ratio": BAR_RATIO, "p99_ms": BAR_P99_MS},
                 "results": results,

@@ -32,6 +32,7 @@ from stdnum import luhn
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import CpuSteal  # noqa: E402
 from bench.bench_scan import _free_port, _wait_ready, ensure_wrk, run_wrk  # noqa: E402
 
 BAR_RPS = 2_000.0
@@ -216,6 +217,7 @@ def main(argv: list[str]) -> int:
         script.write_text(f'wrk.method = "GET"\nwrk.headers["Authorization"] = "Bearer {token}"\n')
         run_wrk(url, connections=args.connections, duration=args.warmup, script=script)
         # Same server, same run: a database round trip with no work (GET /health: SELECT 1) as a yardstick.
+        steal = CpuSteal()
         baseline = run_wrk(
             f"{base}/health", connections=args.connections, duration=args.duration, accept=False
         )
@@ -226,6 +228,7 @@ def main(argv: list[str]) -> int:
         receipts_before, leaves_mid = asyncio.run(count_after(settings))
         measured = run_wrk(url, connections=args.connections, duration=args.duration, script=script)
         receipts_after, leaves_after = asyncio.run(count_after(settings))
+        steal_text = steal.describe()
     finally:
         if proc is not None:
             os.killpg(proc.pid, signal.SIGINT)
@@ -246,7 +249,7 @@ def main(argv: list[str]) -> int:
     )
     print(
         f"{database}, {args.workers} Granian workers, {args.connections} connections, {args.duration} s, "
-        f"5 fields decrypted + receipt + ledger leaf per request, {os.cpu_count()} CPUs\n"
+        f"5 fields decrypted + receipt + ledger leaf per request, {os.cpu_count()} CPUs, {steal_text}\n"
     )
     print("| database | endpoint | req/s | p50 (ms) | p99 (ms) | receipts written | bar |")
     print("| --- | --- | ---: | ---: | ---: | ---: | --- |")
@@ -288,6 +291,7 @@ def main(argv: list[str]) -> int:
                 if me["requests_per_s"]
                 else None,
                 "load_average": os.getloadavg(),
+                "cpu_steal": steal_text,
                 "ledger_leaves_at_start": leaves_before,
                 "pass": passed,
             },

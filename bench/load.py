@@ -51,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from stdnum import ean  # noqa: E402
 
+from bench import CpuSteal  # noqa: E402
 from tests.scanner.checkout.live import Cast, Person, Verifier, free_port, seed  # noqa: E402
 
 PG_ADMIN = os.environ.get("SESAME_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -733,12 +734,14 @@ def main(argv: list[str]) -> int:
         print("PostgreSQL is not reachable on 127.0.0.1:5432: SQLite only", file=sys.stderr)
         kinds = ["sqlite"]
     load_before = os.getloadavg()
+    steal = CpuSteal()
     runs = [run_one(kind, args) for kind in kinds]
+    steal_text = steal.describe()
     when = dt.datetime.now(dt.UTC)
     print(
         f"Mixed load, {args.duration:.0f} s after {args.warmup:.0f} s warm-up, {args.connections} connections from "
         f"{args.clients} client processes, {args.workers} Granian workers; {when:%Y-%m-%d %H:%M} UTC, "
-        f"{os.cpu_count()} CPUs, load average before {load_before[0]:.1f}\n"
+        f"{os.cpu_count()} CPUs, load average before {load_before[0]:.1f}, {steal_text} during the runs\n"
     )
     print(table(runs))
     for run in runs:
@@ -756,6 +759,7 @@ def main(argv: list[str]) -> int:
                     "cpus": os.cpu_count(),
                     "python": platform.python_version(),
                     "load_before": load_before,
+                    "cpu_steal": steal_text,
                 },
                 "runs": runs,
             },
