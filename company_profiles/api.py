@@ -32,12 +32,13 @@ from company_profiles.schemas import (
     VersionSummary,
 )
 from sesame.accounts.services import Principal
+from sesame.db import MAX_ID
 from sesame.errors import NotFound
 from sesame.keys import KeyRing
 
 __all__ = ["ROUTES"]
 
-CompanyId = Annotated[int, Parameter(description="company id", ge=1, le=services.MAX_ID)]
+CompanyId = Annotated[int, Parameter(description="company id", ge=1, le=MAX_ID)]
 
 
 class CompanyController(Controller):
@@ -91,7 +92,7 @@ class CompanyController(Controller):
     async def version(
         self,
         company_id: CompanyId,
-        version: Annotated[int, Parameter(ge=1, le=services.MAX_ID)],
+        version: Annotated[int, Parameter(ge=1, le=MAX_ID)],
         db: AsyncSession,
     ) -> VersionDetail:
         return await services.version_detail(db, company_id, version)
@@ -141,14 +142,14 @@ class AttestationController(Controller):
 
     @get("/{attestation_id:int}", summary="One attestation, with its JWS")
     async def get_one(
-        self, attestation_id: Annotated[int, Parameter(ge=1, le=services.MAX_ID)], db: AsyncSession
+        self, attestation_id: Annotated[int, Parameter(ge=1, le=MAX_ID)], db: AsyncSession
     ) -> AttestationOut:
         return await services.get_attestation(db, attestation_id)
 
     @post("/{attestation_id:int}/revoke", status_code=200, summary="Revoke an attestation (its verifier)")
     async def revoke(
         self,
-        attestation_id: Annotated[int, Parameter(ge=1, le=services.MAX_ID)],
+        attestation_id: Annotated[int, Parameter(ge=1, le=MAX_ID)],
         db: AsyncSession,
         principal: Principal,
         data: Revocation | None = None,

@@ -90,6 +90,7 @@ from company_profiles.schemas import (
 )
 from sesame import transparency
 from sesame.accounts.services import get_account
+from sesame.db import MAX_ID
 from sesame.errors import FieldError, InvalidInput
 from sesame.keys import KeyRing
 from sesame.models import utcnow
@@ -134,8 +135,6 @@ __all__ = [
 ProfileChangedHook = Callable[[AsyncSession, int], Awaitable[None]]
 profile_changed_hooks: list[ProfileChangedHook] = []
 
-#: Ids are 32-bit in PostgreSQL; anything larger cannot exist (and must not reach the driver).
-MAX_ID = 2_147_483_647
 FRESHNESS_DAYS = 730
 SCORE_FORMULA = (
     "score = round(100 × (0.4 × completeness + 0.4 × verified + 0.2 × freshness)), where "

@@ -51,6 +51,7 @@ from scanner.schemas import (
 )
 from sesame import transparency
 from sesame.accounts.services import Principal
+from sesame.db import MAX_ID
 from sesame.errors import Conflict, NotFound
 from sesame.models import utcnow
 
@@ -84,7 +85,6 @@ HIGHLIGHT_KEYS = (
     "tax_residence",
     "after_sales_staff_share",
 )
-MAX_ID = 2_147_483_647
 
 _BUMP = text(
     "INSERT INTO scanner_cache_generation (id, generation) VALUES (1, 1) "

@@ -27,6 +27,10 @@ from sqlalchemy.sql import Executable
 
 from sesame.settings import Settings
 
+#: The largest row id every table holds on every database (PostgreSQL ``integer``): an id past it cannot exist,
+#: and must not reach a driver (asyncpg and sqlite3 raise on out-of-range parameters).
+MAX_ID = 2_147_483_647
+
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()

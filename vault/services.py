@@ -29,7 +29,7 @@ from company_profiles import services as companies
 from sesame import transparency
 from sesame.accounts import services as accounts
 from sesame.accounts.models import Account
-from sesame.db import read_rows
+from sesame.db import MAX_ID, read_rows
 from sesame.errors import FieldError, NotFound
 from sesame.keys import KeyRing, b64url_decode
 from vault import catalogue, crypto, receipts
@@ -1081,7 +1081,7 @@ async def list_receipts(
 ) -> list[AccessReceipt]:
     vault = await vault_for_account(session, account_id)
     query = select(AccessReceipt).where(col(AccessReceipt.vault_id) == vault.id)
-    if before is not None:
+    if before is not None and before <= MAX_ID:  # a cursor past every possible id filters nothing out
         query = query.where(col(AccessReceipt.id) < before)
     rows = await session.execute(query.order_by(col(AccessReceipt.id).desc()).limit(limit))
     return list(rows.scalars())

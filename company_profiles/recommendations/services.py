@@ -38,6 +38,7 @@ from company_profiles.recommendations.schemas import (
     ZoneStats,
     ZoneView,
 )
+from sesame.db import MAX_ID
 from sesame.errors import InvalidInput
 from sesame.models import utcnow
 from sesame.modules import optional_module
@@ -58,8 +59,6 @@ __all__ = [
     "zone_view",
 ]
 
-#: Ids are 32-bit in PostgreSQL; a larger one cannot exist and must not reach the driver.
-MAX_ID = 2_147_483_647
 TEXT_MAX = 280
 _SECTOR = re.compile(r"\d{2}(?:\.\d{1,2})?")
 

@@ -8,11 +8,11 @@ from typing import Any
 from litestar import Request, Response
 from litestar.datastructures import Cookie
 
+from sesame.db import MAX_ID
+
 __all__ = ["end_of_day", "first_values", "form_dict", "form_id", "form_lists", "redirect"]
 
 MAX_FIELD = 10_000
-#: The largest row id the tables hold (PostgreSQL ``integer``).
-MAX_ID = 2_147_483_647
 
 
 async def form_dict(request: Request[Any, Any, Any]) -> dict[str, str]:

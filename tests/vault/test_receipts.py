@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 
+import pytest
+
 from ledger import open_checkpoint, verifier_from_vkey
 from ledger.merkle import leaf_hash, verify_inclusion
 from tests.vault.conftest import FIVE_FIELDS, World
@@ -108,3 +110,21 @@ async def test_receipts_and_their_proofs(world: World) -> None:
     assert (
         await world.client.get("/api/v1/vault/receipts?limit=0", headers=citizen.headers)
     ).status_code in (400, 422)
+
+
+@pytest.mark.parametrize("before", [2_147_483_648, 2**63, 27_222_181_341_825_871_872])
+async def test_a_cursor_past_every_possible_id_lists_everything(world: World, before: int) -> None:
+    """Found by ``make fuzz``: ``?before=`` past a 64-bit integer reached SQLite's driver and answered 500.
+    A cursor past the largest id a table can hold filters nothing out, on every database."""
+    citizen = await world.citizen(FIVE_FIELDS)
+    company = await world.company()
+    account_id = await world.open_account(company, citizen)
+    await world.grant(citizen, account_id, ["email"], purpose="invoices")
+    await world.read(company, citizen)
+    everything = (await world.client.get("/api/v1/vault/receipts", headers=citizen.headers)).json()
+    response = await world.client.get(f"/api/v1/vault/receipts?before={before}", headers=citizen.headers)
+    assert response.status_code == 200
+    assert response.json() == everything and len(everything) == 1
+    first = everything[0]["id"]
+    older = await world.client.get(f"/api/v1/vault/receipts?before={first}", headers=citizen.headers)
+    assert older.json() == []

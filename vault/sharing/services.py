@@ -32,6 +32,7 @@ from company_profiles import services as companies
 from company_profiles.errors import CompanyNotFound
 from company_profiles.recommendations import services as recommendations
 from sesame.accounts.services import get_account
+from sesame.db import MAX_ID
 from sesame.errors import FieldError, InvalidInput
 from sesame.models import utcnow
 from sesame.settings import Settings
@@ -94,7 +95,6 @@ __all__ = [
     "unmute_company",
 ]
 
-MAX_ID = 2_147_483_647
 LINK_DEFAULT_HOURS = 168
 OFFER_MAX_DAYS = 366
 #: Earlier offers of the same company an audience is compared with (differencing).
