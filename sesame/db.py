@@ -119,6 +119,13 @@ def _read_only_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoo
     cursor.close()
 
 
+def _sqlite_file(sync_engine: Engine) -> str | None:
+    """The path of the SQLite file behind ``sync_engine``; ``None`` for PostgreSQL and in-memory SQLite."""
+    url = sync_engine.url
+    path = url.database if url.get_backend_name() == "sqlite" else None
+    return path if path and path != ":memory:" and not path.startswith("file:") else None
+
+
 _loop_reads: weakref.WeakKeyDictionary[Engine, LoopReads | None] = weakref.WeakKeyDictionary()
 
 
@@ -132,9 +139,8 @@ def loop_reads(bind: Any) -> LoopReads | None:
         return _loop_reads[sync_engine]
     except KeyError:
         pass
-    url = sync_engine.url
-    path = url.database if url.get_backend_name() == "sqlite" else None
-    reads = LoopReads(path) if path and path != ":memory:" and not path.startswith("file:") else None
+    path = _sqlite_file(sync_engine)
+    reads = LoopReads(path) if path is not None else None
     _loop_reads[sync_engine] = reads
     if reads is not None:
         # Its connection goes whenever the engine's do: an open connection would keep SQLite from folding the
@@ -242,9 +248,6 @@ def writer_gate(bind: Any) -> WriterGate:
         return WriterGate(None)
     gate = _writer_gates.get(sync_engine)
     if gate is None:
-        url = sync_engine.url
-        database = url.database if url.get_backend_name() == "sqlite" else None
-        on_file = bool(database) and database != ":memory:" and not str(database).startswith("file:")
-        gate = WriterGate(Path(f"{database}.writer-lock") if on_file else None)
-        _writer_gates[sync_engine] = gate
+        path = _sqlite_file(sync_engine)
+        gate = _writer_gates[sync_engine] = WriterGate(Path(f"{path}.writer-lock") if path else None)
     return gate

@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import col
@@ -180,12 +181,20 @@ async def test_the_writer_gate_waits_for_a_writer_in_another_process(tmp_path: P
         await engine.dispose()
 
 
-async def test_the_writer_gate_is_a_no_op_where_sqlite_has_no_file() -> None:
+async def test_the_writer_gate_is_a_no_op_where_sqlite_has_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     engine = create_engine(Settings(database_url="sqlite+aiosqlite:///:memory:"))
+    monkeypatch.chdir(tmp_path)  # a lock file, if one were made, would land here
     try:
         gate = writer_gate(engine)
-        async with gate, gate:  # nothing to take: re-entering does not wait
-            pass
+
+        async def reenter() -> None:
+            async with gate, gate:  # a real gate would wait for itself here
+                pass
+
+        await asyncio.wait_for(reenter(), 2)
+        assert os.listdir(tmp_path) == []
     finally:
         await engine.dispose()
 
