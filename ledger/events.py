@@ -57,7 +57,34 @@ def _timestamp(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+_SAFE_INTEGER = 2**53 - 1  # RFC 8785 numbers are IEEE 754 doubles: larger integers are refused
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` is JSON whose RFC 8785 form ``json.dumps`` writes byte for byte: objects with ASCII
+    keys (sorted alike by code point and by UTF-16 unit), strings, integers in the exact range, booleans, null,
+    arrays. Floats (ECMAScript number formatting) and anything else are left to ``rfc8785``."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return bool(-_SAFE_INTEGER <= value <= _SAFE_INTEGER)
+    if kind is dict:
+        return all(type(k) is str and k.isascii() and _plain(v) for k, v in value.items())
+    if kind is list:
+        return all(_plain(v) for v in value)
+    return False
+
+
 def _canonical(value: Mapping[str, Any]) -> bytes:
+    """RFC 8785 bytes of ``value``. Leaves are plain JSON (strings, integers, lists), which the C encoder writes
+    in the canonical form about 4x faster than ``rfc8785``: escapes, separators and key order are the same
+    (property-tested against ``rfc8785`` in tests/ledger/test_events.py); anything else goes to ``rfc8785``."""
+    if _plain(value):
+        try:
+            return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+        except UnicodeEncodeError:  # a lone surrogate: not valid JSON text, rfc8785 says why
+            pass
     try:
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:

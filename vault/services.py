@@ -1070,7 +1070,8 @@ async def _write_receipt(
     the batch to use; the session stays usable, and its objects stay loaded, for the caller.
     """
     engine = session.bind
-    await session.commit()
+    if session.in_transaction():
+        await session.commit()
     pending = receipts.PendingReceipt(kind=ACCESS_RECEIPT, row=row, salt=salt, committed=committed)
     return await receipts.write(engine, pending)  # type: ignore[arg-type]
 

@@ -101,3 +101,60 @@ def test_round_trip(data: dict[str, object]) -> None:
     decoded = decode_event(leaf)
     assert {k: v for k, v in decoded.items() if k not in {"kind", "v", "time"}} == data
     assert encode_event("x", data, at=AT) == leaf
+
+
+# Everything JSON can hold, and a little more: floats (left to rfc8785), integers past 2**53 and lone surrogates
+# (both refused), non-ASCII and astral keys (sorted by UTF-16 unit in RFC 8785), control characters.
+any_text = st.text(alphabet=st.characters(codec=None), max_size=8)
+wide_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**60), 2**60)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | any_text,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(any_text, children, max_size=3),
+    max_leaves=12,
+)
+
+
+@RELAXED
+@given(value=st.dictionaries(any_text, wide_values, max_size=4))
+def test_the_fast_encoder_writes_exactly_what_rfc8785_writes(value: dict[str, object]) -> None:
+    """Leaves go through ``json.dumps`` when they are plain JSON: the bytes must be rfc8785's, or the same
+    refusal (a leaf hashed differently here than in another language would break every proof)."""
+    import rfc8785
+
+    from ledger.events import _canonical
+
+    try:
+        expected = rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError, UnicodeEncodeError):
+        with pytest.raises(EventError):
+            _canonical(value)
+        return
+    assert _canonical(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"\U0001f600": 1, "\ufb01": 2},  # UTF-16 order puts the astral key (a surrogate pair) first
+        {"a": '\x00\x1f\x7f\u2028"\\\b\t\n\f\r'},
+        {"n": 2**53 - 1, "m": -(2**53) + 1, "t": True, "f": False, "z": None, "l": [1, "é", []]},
+        {"x": 1.5e300},
+    ],
+)
+def test_the_fast_encoder_on_the_tricky_cases(value: dict[str, object]) -> None:
+    import rfc8785
+
+    from ledger.events import _canonical
+
+    assert _canonical(value) == rfc8785.dumps(value)
+
+
+@pytest.mark.parametrize("value", [{"big": 2**53}, {"s": "\ud800"}, {"k": float("nan")}])
+def test_what_rfc8785_refuses_is_refused(value: dict[str, object]) -> None:
+    from ledger.events import _canonical
+
+    with pytest.raises(EventError):
+        _canonical(value)

@@ -59,6 +59,84 @@ async def test_loop_reads_see_every_commit_and_fall_back_inside_a_transaction(tm
         await engine.dispose()
 
 
+async def test_loop_reads_answer_exactly_what_the_session_answers(tmp_path: Path) -> None:
+    """The loop runs each statement compiled once, straight on sqlite3, with the dialect's own converters:
+    every type the hot paths read (text, integers, booleans, date-times, JSON, bytes, NULLs, labels, constant
+    parameters) must come back as the session returns it, and what it cannot compile goes through SQLAlchemy."""
+    import datetime as dt
+
+    from vault.models import AccessReceipt, Vault
+
+    settings = await _off_loop_settings(tmp_path)
+    engine = create_engine(settings)
+    factory = create_sessionmaker(engine)
+    try:
+        async with factory() as session:
+            account = await create_account(
+                session, kind="citizen", email="types@example.org", password="p" * 12
+            )
+            vault = Vault(
+                account_id=account.id or 0, sesame_id="s" * 24, kek_id="k1", wrapped_dek=b"\x00\xffdek"
+            )
+            session.add(vault)
+            await session.flush()
+            at = dt.datetime(2026, 12, 6, 3, 4, 5, 678901, tzinfo=dt.UTC)
+            for outcome, fields in (("granted", ["email", "given_name"]), ("denied", [])):
+                session.add(
+                    AccessReceipt(
+                        vault_id=vault.id or 0,
+                        company_id=7,
+                        outcome=outcome,
+                        fields=fields,
+                        grant_ids=[3],
+                        at=at,
+                        committed={"é": [1, None]} if fields else None,
+                    )
+                )
+            await session.commit()
+        statements = [
+            (
+                select(
+                    col(Account.email),
+                    col(Account.active),
+                    col(Account.created_at),
+                    col(Account.display_name),
+                ).where(col(Account.id) == bindparam("id")),
+                {"id": account.id},
+            ),
+            (
+                select(
+                    col(AccessReceipt.id).label("receipt"),
+                    col(AccessReceipt.fields),
+                    col(AccessReceipt.committed),
+                    col(AccessReceipt.at),
+                    col(Vault.wrapped_dek),
+                )
+                .join(Vault, col(Vault.id) == col(AccessReceipt.vault_id))
+                .where(col(AccessReceipt.outcome) == "granted", col(AccessReceipt.at) <= bindparam("now"))
+                .order_by(col(AccessReceipt.id)),
+                {"now": dt.datetime(2027, 1, 1, tzinfo=dt.UTC)},
+            ),
+            (  # an expanding IN: not compiled once, answered through SQLAlchemy on the same connection
+                select(col(Account.email)).where(col(Account.id).in_(bindparam("ids", expanding=True))),
+                {"ids": [account.id, 999]},
+            ),
+        ]
+        reads = loop_reads(engine)
+        assert reads is not None
+        for statement, params in statements:
+            on_loop = reads.rows(statement, params)
+            async with factory() as session:
+                expected = (await session.execute(statement, params)).all()
+            assert on_loop is not None and expected
+            assert [tuple(r) for r in on_loop] == [tuple(r) for r in expected]
+            assert [type(v) for r in on_loop for v in r] == [type(v) for r in expected for v in r]
+            keys = list(statement.selected_columns.keys())
+            assert [[getattr(r, k) for k in keys] for r in on_loop] == [list(r) for r in expected]
+    finally:
+        await engine.dispose()
+
+
 async def test_a_replaced_database_file_is_read_afresh(tmp_path: Path) -> None:
     """A restore swaps the file under a running server: the loop's connection follows the new file."""
     settings = await _off_loop_settings(tmp_path)
