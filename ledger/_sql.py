@@ -15,14 +15,22 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import DateTime, Table, insert, text
+from sqlalchemy import Connection, DateTime, Table, insert, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.models import head, leaves, nodes
 
-__all__ = ["bulk_insert", "subtree_rows"]
+__all__ = [
+    "bulk_insert",
+    "sqlite_insert",
+    "sqlite_lock",
+    "sqlite_set_size",
+    "sqlite_subtree_rows",
+    "subtree_rows",
+]
 
 
 @functools.cache
@@ -117,6 +125,21 @@ async def bulk_insert(session: AsyncSession, table: Table, rows: Sequence[tuple[
         await conn.execute(insert(table), [dict(zip(names, row, strict=True)) for row in rows])
         return
     sql, processors = plan
+    rows = _processed(rows, processors)
+    if conn.dialect.driver == "aiosqlite":
+        raw: Any = (await conn.get_raw_connection()).driver_connection
+        try:
+            cursor = await raw.executemany(sql, rows)  # same connection, same transaction
+        except sqlite3.Error as exc:  # as SQLAlchemy would raise it (IntegrityError, OperationalError, ...)
+            raise DBAPIError.instance(sql, None, exc, sqlite3.Error) from exc
+        await cursor.close()
+        return
+    await conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]  # a list of tuples is an executemany
+
+
+def _processed(
+    rows: Sequence[tuple[Any, ...]], processors: tuple[tuple[int, Any], ...]
+) -> Sequence[tuple[Any, ...]]:
     for i, proc in processors:
         # A batch shares one timestamp: convert each distinct value once, not once per row.
         seen: dict[Any, Any] = {}
@@ -128,12 +151,42 @@ async def bulk_insert(session: AsyncSession, table: Table, rows: Sequence[tuple[
             )
             for row in rows
         ]
-    if conn.dialect.driver == "aiosqlite":
-        raw: Any = (await conn.get_raw_connection()).driver_connection
-        try:
-            cursor = await raw.executemany(sql, rows)  # same connection, same transaction
-        except sqlite3.Error as exc:  # as SQLAlchemy would raise it (IntegrityError, OperationalError, ...)
-            raise DBAPIError.instance(sql, None, exc, sqlite3.Error) from exc
-        await cursor.close()
-        return
-    await conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]  # a list of tuples is an executemany
+    return rows
+
+
+# -- the same statements on a synchronous SQLite connection (``LedgerStore.append_sync``) ----------------------
+_SQLITE = sqlite.dialect()
+_LOCK_HEAD = f"UPDATE {head.name} SET size = size WHERE id = 1"  # noqa: S608  # nosec B608
+_READ_SIZE = f"SELECT size FROM {head.name} WHERE id = 1"  # noqa: S608  # nosec B608
+_FIRST_HEAD = f"INSERT INTO {head.name} (id, size) VALUES (1, 0)"  # noqa: S608  # nosec B608
+_SET_SIZE = f"UPDATE {head.name} SET size = ? WHERE id = 1"  # noqa: S608  # nosec B608
+
+
+def sqlite_lock(conn: Connection) -> int:
+    """Take SQLite's write lock by writing the head row, then read the size (``LedgerStore._lock``'s order)."""
+    conn.exec_driver_sql(_LOCK_HEAD)
+    size = conn.exec_driver_sql(_READ_SIZE).scalar_one_or_none()
+    if size is None:
+        conn.exec_driver_sql(_FIRST_HEAD)
+        return 0
+    return int(size)
+
+
+def sqlite_set_size(conn: Connection, size: int) -> None:
+    conn.exec_driver_sql(_SET_SIZE, (size,))
+
+
+def sqlite_subtree_rows(
+    conn: Connection, node_keys: Sequence[tuple[int, int]], ranges: Sequence[tuple[int, int]]
+) -> Iterable[Sequence[Any]]:
+    params = tuple(v for key in node_keys for v in key) + tuple(v for r in ranges for v in r)
+    return conn.exec_driver_sql(_subtree_sql(len(node_keys), len(ranges), "qmark"), params).all()
+
+
+def sqlite_insert(conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
+    """``bulk_insert`` on a synchronous SQLite connection: one executemany, values converted as the dialect
+    would."""
+    plan = _insert_plan(_SQLITE, table)
+    assert plan is not None  # SQLite's paramstyle is positional
+    sql, processors = plan
+    conn.exec_driver_sql(sql, list(_processed(rows, processors)))  # type: ignore[arg-type]

@@ -25,11 +25,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger import merkle
-from ledger._sql import bulk_insert, subtree_rows
+from ledger._sql import (
+    bulk_insert,
+    sqlite_insert,
+    sqlite_lock,
+    sqlite_set_size,
+    sqlite_subtree_rows,
+    subtree_rows,
+)
 from ledger.checkpoint import Checkpoint, CosignatureVerifier
 from ledger.checkpoint import sign_checkpoint as sign_checkpoint_note
 from ledger.errors import CheckpointError, LedgerError, NoteError, TamperError, UnknownIndexError
@@ -115,6 +122,59 @@ async def _insert_chunk(
         await bulk_insert(session, nodes, node_rows)
 
 
+def _subtree_keys(wanted: Sequence[tuple[int, int]]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """What to read for the subtrees ``wanted``: stored nodes ``(level, idx)`` and inclusive leaf ranges."""
+    node_keys = sorted({(_level(s, e), s >> _level(s, e)) for s, e in wanted if _level(s, e) >= _LOW})
+    blocks = sorted({s >> _LOW for s, e in wanted if _level(s, e) < _LOW})
+    return node_keys, [(b << _LOW, ((b + 1) << _LOW) - 1) for b in blocks]
+
+
+def _subtrees_from_rows(
+    wanted: Sequence[tuple[int, int]], rows: Iterable[Sequence[Any]]
+) -> tuple[int, dict[tuple[int, int], bytes]]:
+    """The log size and the hashes of ``wanted`` from the rows ``subtree_rows`` answered."""
+    size = 0
+    stored: dict[tuple[int, int], bytes] = {}
+    leaf: dict[int, bytes] = {}
+    for level, idx, digest in rows:
+        if level < 0:
+            size = idx
+        elif level == 0:
+            leaf[idx] = digest
+        else:
+            stored[(level, idx)] = digest
+    out: dict[tuple[int, int], bytes] = {}
+    for s, e in wanted:
+        level = _level(s, e)
+        if e > size:
+            raise UnknownIndexError(f"leaves [{s}, {e}) are beyond the log's size {size}")
+        if level >= _LOW:
+            digest = stored.get((level, s >> level))
+            if digest is None:
+                raise TamperError("node", s >> level, "missing", level=level)
+            out[(s, e)] = digest
+        else:
+            missing = next((i for i in range(s, e) if i not in leaf), None)
+            if missing is not None:
+                raise TamperError("leaf", missing, "missing")
+            out[(s, e)] = merkle.root_from_leaf_hashes([leaf[i] for i in range(s, e)])
+    return size, out
+
+
+def _check_entries(entries: Sequence[tuple[str, bytes]]) -> None:
+    for offset, (kind, payload) in enumerate(entries):
+        if not isinstance(payload, bytes) or not kind or len(kind) > _MAX_KIND:
+            raise LedgerError(f"entry {offset}: kind must be 1-{_MAX_KIND} characters, payload bytes")
+
+
+def _checkpoint_row(
+    edge: merkle.CompactRange, signer: Signer, origin: str | None, now: datetime
+) -> tuple[int, bytes, str, datetime]:
+    """The ``checkpoints`` row (table order) of a signed checkpoint of ``edge``, from the root in hand."""
+    checkpoint = Checkpoint(origin=origin or signer.name, size=edge.size, root_hash=edge.root())
+    return edge.size, checkpoint.root_hash, sign_checkpoint_note(checkpoint, signer), now
+
+
 class LedgerStore:
     """Append, prove and verify the ledger held in the ``ledger_*`` tables.
 
@@ -152,35 +212,8 @@ class LedgerStore:
     ) -> tuple[int, dict[tuple[int, int], bytes]]:
         """The log size and the hashes of the complete subtrees ``needed``, in one round trip."""
         wanted = list(needed)
-        node_keys = sorted({(_level(s, e), s >> _level(s, e)) for s, e in wanted if _level(s, e) >= _LOW})
-        blocks = sorted({s >> _LOW for s, e in wanted if _level(s, e) < _LOW})
-        ranges = [(b << _LOW, ((b + 1) << _LOW) - 1) for b in blocks]
-        size = 0
-        stored: dict[tuple[int, int], bytes] = {}
-        leaf: dict[int, bytes] = {}
-        for level, idx, digest in await subtree_rows(session, node_keys, ranges):
-            if level < 0:
-                size = idx
-            elif level == 0:
-                leaf[idx] = digest
-            else:
-                stored[(level, idx)] = digest
-        out: dict[tuple[int, int], bytes] = {}
-        for s, e in wanted:
-            level = _level(s, e)
-            if e > size:
-                raise UnknownIndexError(f"leaves [{s}, {e}) are beyond the log's size {size}")
-            if level >= _LOW:
-                digest = stored.get((level, s >> level))
-                if digest is None:
-                    raise TamperError("node", s >> level, "missing", level=level)
-                out[(s, e)] = digest
-            else:
-                missing = next((i for i in range(s, e) if i not in leaf), None)
-                if missing is not None:
-                    raise TamperError("leaf", missing, "missing")
-                out[(s, e)] = merkle.root_from_leaf_hashes([leaf[i] for i in range(s, e)])
-        return size, out
+        node_keys, ranges = _subtree_keys(wanted)
+        return _subtrees_from_rows(wanted, await subtree_rows(session, node_keys, ranges))
 
     async def _lock(self, session: AsyncSession) -> int:
         """Take the append lock, then read the size (the order matters: see the module docstring)."""
@@ -217,9 +250,7 @@ class LedgerStore:
         _, edge_hashes = await self._subtrees(session, edge_parts)
         edge = merkle.CompactRange(size, [edge_hashes[p] for p in edge_parts])
         now = at or datetime.now(UTC)
-        for offset, (kind, payload) in enumerate(entries):
-            if not isinstance(payload, bytes) or not kind or len(kind) > _MAX_KIND:
-                raise LedgerError(f"entry {offset}: kind must be 1-{_MAX_KIND} characters, payload bytes")
+        _check_entries(entries)
         # Hash a chunk, hand it to the driver, hash the next while the database writes it: one chunk in
         # flight at a time, on the session's one connection, in order. A failure anywhere fails the append
         # (the caller's transaction is rolled back: nothing half-written is ever committed).
@@ -240,13 +271,39 @@ class LedgerStore:
                     await in_flight
         await session.execute(update(head).where(head.c.id == 1).values(size=edge.size))
         if signer is not None:
-            checkpoint = Checkpoint(origin=origin or signer.name, size=edge.size, root_hash=edge.root())
-            note = sign_checkpoint_note(checkpoint, signer)
-            await session.execute(
-                insert(checkpoints).values(
-                    size=edge.size, root_hash=checkpoint.root_hash, note=note, created_at=now
-                )
-            )
+            await bulk_insert(session, checkpoints, [_checkpoint_row(edge, signer, origin, now)])
+        return list(range(size, edge.size))
+
+    def append_sync(
+        self,
+        conn: Connection,
+        entries: Sequence[tuple[str, bytes]],
+        *,
+        signer: Signer | None = None,
+        origin: str | None = None,
+        at: datetime | None = None,
+    ) -> list[int]:
+        """``append`` on a synchronous SQLite connection, in its caller's transaction: the same rows, the same
+        checkpoint, the same lock order, with no event loop. For whole write transactions run in one
+        worker-thread hand-off (``sesame.db.SqliteWrites``), where each statement through aiosqlite would cost
+        two thread switches of its own."""
+        if not entries:
+            return []
+        size = sqlite_lock(conn)
+        edge_parts = merkle.range_subtrees(0, size)
+        node_keys, ranges = _subtree_keys(edge_parts)
+        _, edge_hashes = _subtrees_from_rows(edge_parts, sqlite_subtree_rows(conn, node_keys, ranges))
+        edge = merkle.CompactRange(size, [edge_hashes[p] for p in edge_parts])
+        now = at or datetime.now(UTC)
+        _check_entries(entries)
+        for start in range(0, len(entries), _CHUNK):
+            leaf_rows, node_rows = _hash_chunk(entries, start, size, edge, now)
+            sqlite_insert(conn, leaves, leaf_rows)
+            if node_rows:
+                sqlite_insert(conn, nodes, node_rows)
+        sqlite_set_size(conn, edge.size)
+        if signer is not None:
+            sqlite_insert(conn, checkpoints, [_checkpoint_row(edge, signer, origin, now)])
         return list(range(size, edge.size))
 
     async def sign_checkpoint(

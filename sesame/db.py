@@ -15,10 +15,10 @@ import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio.to_thread
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine.interfaces import DBAPIConnection, Dialect
 from sqlalchemy.exc import OperationalError
@@ -31,6 +31,8 @@ from sesame.settings import Settings
 #: The largest row id every table holds on every database (PostgreSQL ``integer``): an id past it cannot exist,
 #: and must not reach a driver (asyncpg and sqlite3 raise on out-of-range parameters).
 MAX_ID = 2_147_483_647
+
+T = TypeVar("T")
 
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -259,6 +261,71 @@ async def read_rows(
         if found is not None:
             return found
     return (await session.execute(statement, params)).all()
+
+
+# -- whole write transactions in one thread hand-off (SQLite) ----------------------------------------------------
+class SqliteWrites:
+    """Write transactions on a SQLite file, each run whole in one worker-thread hand-off on the stdlib driver.
+
+    Through aiosqlite every statement is a round trip to its thread (cursor, execute, fetch, close: several
+    switches each), and a hot group commit of ten statements paid for dozens of them: measured, 37 % of a
+    company's read of a vault went to its receipt batch. Here the transaction is a plain function of a
+    synchronous SQLAlchemy ``Connection`` (same statements, same types), run in a worker thread inside the
+    writer gate, begun and committed there: one hand-off per transaction. The event loop never blocks on it.
+
+    A database file replaced under a running server (a restore) is noticed by its inode, and reopened, so no
+    write ever lands in the file that was replaced.
+    """
+
+    def __init__(self, path: str, gate: WriterGate) -> None:
+        self._path = path
+        self._gate = gate
+        self._file: tuple[int, int] | None = None
+        self._engine: Engine = create_sync_engine(
+            f"sqlite:///{path}", connect_args={"timeout": 10, "check_same_thread": False}
+        )
+        event.listen(self._engine, "connect", _sqlite_pragmas)
+
+    async def run(self, work: Callable[[Connection], T]) -> T:
+        """``work(connection)`` in one transaction, committed if it returns, rolled back if it raises.
+
+        The gate is held until the thread is done, even if the caller is cancelled meanwhile (a thread cannot
+        be interrupted, so the awaiting is shielded): no other writer starts while this one may still commit.
+        """
+        async with self._gate:
+            return await anyio.to_thread.run_sync(self._transaction, work)
+
+    def _transaction(self, work: Callable[[Connection], T]) -> T:
+        found = os.stat(self._path)
+        if self._file != (found.st_dev, found.st_ino):
+            self._engine.dispose()
+            self._file = (found.st_dev, found.st_ino)
+        with self._engine.begin() as conn:
+            return work(conn)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+
+_sqlite_writes: weakref.WeakKeyDictionary[Engine, SqliteWrites | None] = weakref.WeakKeyDictionary()
+
+
+def sqlite_writes(bind: Any) -> SqliteWrites | None:
+    """The ``SqliteWrites`` of the SQLite file behind ``bind`` (an ``AsyncEngine``), or ``None`` (PostgreSQL,
+    in-memory SQLite): one per engine and process, made on first use, closed when the engine is disposed."""
+    sync_engine = getattr(bind, "sync_engine", None)
+    if sync_engine is None:
+        return None
+    try:
+        return _sqlite_writes[sync_engine]
+    except KeyError:
+        pass
+    path = _sqlite_file(sync_engine)
+    writes = SqliteWrites(path, writer_gate(bind)) if path is not None else None
+    _sqlite_writes[sync_engine] = writes
+    if writes is not None:
+        event.listen(sync_engine, "engine_disposed", lambda _engine: writes.close())
+    return writes
 
 
 # -- one writer at a time on a SQLite file ------------------------------------------------------------------------

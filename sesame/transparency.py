@@ -20,6 +20,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.events import encode_event, encode_personal_event, new_salt, salted_commitment
@@ -38,6 +39,7 @@ __all__ = [
     "record_many",
     "record_private",
     "record_private_many",
+    "record_private_many_sync",
     "salted_commitment",
 ]
 
@@ -72,6 +74,10 @@ class Transparency:
     async def append(self, session: AsyncSession, leaves: list[tuple[str, bytes]]) -> list[int]:
         """Append leaves and sign a checkpoint of the new size, in the caller's transaction."""
         return await self.store.append(session, leaves, signer=self.signer, origin=self.origin)
+
+    def append_sync(self, conn: Connection, leaves: list[tuple[str, bytes]]) -> list[int]:
+        """``append`` on a synchronous SQLite connection, in its caller's transaction."""
+        return self.store.append_sync(conn, leaves, signer=self.signer, origin=self.origin)
 
     async def latest(self, session: AsyncSession) -> SignedCheckpoint | None:
         return await self.store.latest_checkpoint(session)
@@ -128,10 +134,18 @@ async def record_private_many(
     The caller made the salts (``ledger.events.new_salt``) and keeps them; the leaves are exactly those
     ``record_private`` writes. Used by the vault's group commit of access receipts. The caller commits.
     """
+    return await get().append(session, _private_leaves(events))
+
+
+def record_private_many_sync(conn: Connection, events: list[tuple[str, bytes, dict[str, Any]]]) -> list[int]:
+    """``record_private_many`` on a synchronous SQLite connection (``sesame.db.SqliteWrites``): the same
+    leaves and checkpoint, in the caller's transaction. The caller commits."""
+    return get().append_sync(conn, _private_leaves(events))
+
+
+def _private_leaves(events: list[tuple[str, bytes, dict[str, Any]]]) -> list[tuple[str, bytes]]:
     at = utcnow()
-    return await get().append(
-        session, [(kind, encode_personal_event(kind, salt, fields, at=at)) for kind, salt, fields in events]
-    )
+    return [(kind, encode_personal_event(kind, salt, fields, at=at)) for kind, salt, fields in events]
 
 
 def commitment_of(salt_b64url: str, fields: dict[str, Any]) -> str:

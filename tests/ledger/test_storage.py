@@ -10,12 +10,13 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ledger import merkle
@@ -332,6 +333,83 @@ async def test_a_chunk_failing_mid_append_fails_the_whole_append(sessions: Sessi
         assert await store.size(session) == 10
         count = (await session.execute(text("SELECT count(*) FROM ledger_leaves"))).scalar_one()
         assert count == 10
+    assert await append_range(sessions, 10, 3) == [10, 11, 12]
+    async with sessions() as session:
+        assert (await store.verify_all(session, [LOG.verifier()])).size == 13
+
+
+@pytest.fixture
+async def sqlite_file(tmp_path: Path) -> AsyncIterator[tuple[AsyncEngine, Engine]]:
+    """An async engine and a stdlib-driver engine on one SQLite file (as ``sesame.db.SqliteWrites`` opens)."""
+    from sqlalchemy import create_engine
+
+    path = tmp_path / "ledger.db"
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    await create_ledger_tables(engine)
+    sync = create_engine(f"sqlite:///{path}", connect_args={"timeout": 10})
+    yield engine, sync
+    sync.dispose()
+    await engine.dispose()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    batches=st.lists(st.tuples(st.booleans(), st.sampled_from([1, 2, 3, 15, 16, 17, 31, 64])), max_size=12)
+)
+async def test_sync_and_async_appends_build_one_log(
+    sqlite_file: tuple[AsyncEngine, Engine], batches: list[tuple[bool, int]]
+) -> None:
+    """Batches appended through either path, in any mix, make the log the naive root says, with a verified
+    checkpoint after each: the synchronous path writes exactly the rows and checkpoints the async one does."""
+    engine, sync = sqlite_file
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    async with sessions() as session:  # hypothesis runs every example on the same file: count from here
+        done = await store.size(session)
+        before = (await store.verify_all(session, [LOG.verifier()])).checkpoints
+        for synchronous, count in batches:
+            entries = [("test.event", event_payload(done + k)) for k in range(count)]
+            if synchronous:
+                with sync.begin() as conn:
+                    indexes = store.append_sync(conn, entries, signer=LOG)
+            else:
+                async with sessions() as session:
+                    indexes = await store.append(session, entries, signer=LOG)
+                    await session.commit()
+            assert indexes == list(range(done, done + count))
+            done += count
+        hashes = [merkle.leaf_hash(event_payload(i)) for i in range(done)]
+        async with sessions() as session:
+            assert await store.root(session) == naive_root(hashes)
+            report = await store.verify_all(session, [LOG.verifier()])
+            assert report.size == done
+            assert report.checkpoints == before + len(batches)
+            if done:
+                latest = await store.latest_checkpoint(session)
+                assert latest is not None and latest.checkpoint.root_hash == naive_root(hashes)
+
+
+async def test_a_failing_sync_append_leaves_nothing(sqlite_file: tuple[AsyncEngine, Engine]) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from ledger.storage import _CHUNK
+
+    engine, sync = sqlite_file
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    await build(sessions, 10)
+    with sync.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO ledger_leaves (idx, leaf_hash, kind, payload, created_at) "
+            "VALUES (?, ?, 'squatter', ?, CURRENT_TIMESTAMP)",
+            (10 + _CHUNK + 3, b"\x00" * 32, b"squatter"),
+        )
+    with pytest.raises(IntegrityError), sync.begin() as conn:  # the squatter sits in the second chunk
+        store.append_sync(conn, [("test.event", event_payload(10 + k)) for k in range(2 * _CHUNK)])
+    with sync.begin() as conn:
+        kinds = conn.exec_driver_sql("SELECT kind, count(*) FROM ledger_leaves GROUP BY kind").all()
+        assert sorted(kinds) == [("squatter", 1), ("test.event", 10)]  # no leaf of the failed append
+        conn.exec_driver_sql("DELETE FROM ledger_leaves WHERE kind = 'squatter'")
+    async with sessions() as session:
+        assert await store.size(session) == 10
     assert await append_range(sessions, 10, 3) == [10, 11, 12]
     async with sessions() as session:
         assert (await store.verify_all(session, [LOG.verifier()])).size == 13

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import multiprocessing
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,15 @@ from sqlmodel import col
 
 from sesame.accounts.models import Account
 from sesame.accounts.services import create_account
-from sesame.db import create_engine, create_sessionmaker, loop_reads, read_rows, write_turn, writer_gate
+from sesame.db import (
+    create_engine,
+    create_sessionmaker,
+    loop_reads,
+    read_rows,
+    sqlite_writes,
+    write_turn,
+    writer_gate,
+)
 from sesame.settings import Settings
 
 _BY_ID = select(col(Account.email), col(Account.active)).where(col(Account.id) == bindparam("id"))
@@ -73,8 +83,8 @@ async def test_loop_reads_answer_exactly_what_the_session_answers(tmp_path: Path
     try:
         async with factory() as session:
             account = await create_account(
-                session, kind="citizen", email="types@example.org", password="p" * 12
-            )
+                session, kind="verifier", email="types@example.org", password="p" * 12
+            )  # not a citizen: with the vault package wired, a citizen's sign-up makes its vault itself
             vault = Vault(
                 account_id=account.id or 0, sesame_id="s" * 24, kek_id="k1", wrapped_dek=b"\x00\xffdek"
             )
@@ -196,6 +206,62 @@ def _restore(backup: Path, database: Path) -> None:
 
 def _exists(path: str) -> bool:
     return Path(path).exists()
+
+
+# -- whole write transactions in one thread hand-off -------------------------------------------------------------
+async def test_sqlite_writes_commit_whole_or_not_at_all_and_follow_a_restored_file(tmp_path: Path) -> None:
+    from sqlalchemy import Connection
+
+    settings = await _off_loop_settings(tmp_path)
+    database = Path(settings.database_url.split(":///", 1)[1])
+    engine = create_engine(settings)
+    factory = create_sessionmaker(engine)
+    try:
+        writes = sqlite_writes(engine)
+        assert writes is not None and sqlite_writes(engine) is writes
+        async with factory() as session:
+            account = await create_account(session, kind="citizen", email="w@example.org", password="p" * 12)
+
+        def rename(conn: Connection, email: str, fail: bool) -> int:
+            conn.execute(update(Account).where(col(Account.id) == account.id).values(email=email))
+            if fail:
+                raise ValueError("changed my mind")
+            return 7
+
+        assert await writes.run(lambda conn: rename(conn, "one@example.org", False)) == 7
+        with pytest.raises(ValueError, match="changed my mind"):
+            await writes.run(lambda conn: rename(conn, "two@example.org", True))
+        async with factory() as session:  # committed, then rolled back: the session sees exactly the first
+            assert [tuple(r) for r in await read_rows(session, _BY_ID, {"id": account.id})] == [
+                ("one@example.org", True)
+            ]
+        # A restore under the running server (its connections stay open): the next write must land in the
+        # restored file, not in the replaced one that only the old connection still sees.
+        backup = tmp_path / "backup.db"
+        with sqlite3.connect(database) as source, sqlite3.connect(backup) as copy:
+            source.backup(copy)
+        _restore(backup, database)
+        await writes.run(lambda conn: rename(conn, "three@example.org", False))
+        with contextlib.closing(sqlite3.connect(database)) as fresh:
+            assert fresh.execute("SELECT email FROM accounts").fetchall() == [("three@example.org",)]
+    finally:
+        await engine.dispose()
+
+
+async def test_sqlite_writes_wait_for_the_writer_gate(tmp_path: Path) -> None:
+    settings = await _off_loop_settings(tmp_path)
+    engine = create_engine(settings)
+    try:
+        writes = sqlite_writes(engine)
+        assert writes is not None
+        async with writer_gate(engine):
+            task = asyncio.create_task(writes.run(lambda conn: conn.exec_driver_sql("SELECT 1").scalar()))
+            await asyncio.sleep(0.1)
+            assert not task.done()  # queued behind the gate's holder
+        assert await asyncio.wait_for(task, 10) == 1
+        assert sqlite_writes(create_engine(Settings(database_url="sqlite+aiosqlite:///:memory:"))) is None
+    finally:
+        await engine.dispose()
 
 
 # -- the SQLite writer gate -------------------------------------------------------------------------------------

@@ -60,7 +60,11 @@ async def test_a_failed_batch_fails_every_read_in_it_and_writes_nothing(
     async def broken(session: Any, events: Any) -> list[int]:
         raise RuntimeError("ledger unavailable")
 
-    monkeypatch.setattr(transparency, "record_private_many", broken)
+    def broken_sync(conn: Any, events: Any) -> list[int]:
+        raise RuntimeError("ledger unavailable")
+
+    monkeypatch.setattr(transparency, "record_private_many", broken)  # PostgreSQL's batches
+    monkeypatch.setattr(transparency, "record_private_many_sync", broken_sync)  # SQLite files' batches
 
     async def read_once() -> None:
         async with world.session() as session:
