@@ -1,11 +1,17 @@
-"""``sesame serve`` passes Granian's own tuning variables on, and refuses nonsense before starting."""
+"""``sesame serve`` passes Granian's own tuning variables on, and refuses nonsense before starting; a serving
+worker runs the collector's full passes on a timer."""
 
 from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import Iterator
 
 import pytest
 from granian.constants import HTTPModes, RuntimeModes
 
 from sesame.cli.serve import _granian_tuning
+from sesame.settings import Settings
 
 
 def test_unset_variables_leave_granians_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -34,3 +40,48 @@ def test_a_bad_value_stops_the_start(monkeypatch: pytest.MonkeyPatch, name: str,
     monkeypatch.setenv(name, value)
     with pytest.raises(ValueError):
         _granian_tuning()
+
+
+# -- the collector in a serving worker ---------------------------------------------------------------------------
+@pytest.fixture
+def restore_gc() -> Iterator[None]:
+    thresholds = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
+
+
+def test_a_serving_worker_leaves_full_passes_to_the_timer(restore_gc: None) -> None:
+    from sesame.app import tune_gc_for_serving
+
+    young, middle, _ = gc.get_threshold()
+    tune_gc_for_serving()
+    assert gc.get_freeze_count() > 0  # what start-up built is out of every pass's way
+    assert gc.get_threshold()[:2] == (young, middle)  # young passes as before
+    assert gc.get_threshold()[2] >= 10**9  # no full pass started by allocation count
+    full = gc.get_stats()[2]["collections"]
+    for _ in range(
+        20
+    ):  # cyclic garbage, as requests make it: hundreds of young passes, dozens of middle ones
+        garbage = [[] for _ in range(25_000)]
+        for cell in garbage:
+            cell.append(cell)
+        del garbage
+    assert gc.get_stats()[2]["collections"] == full
+    assert gc.get_stats()[1]["collections"] > 10  # (with the default thresholds, that would be full passes)
+
+
+async def test_the_timer_runs_full_passes_while_the_app_lives(settings: Settings, restore_gc: None) -> None:
+    from litestar.testing import AsyncTestClient
+
+    from sesame.app import create_app
+
+    app = create_app(settings, full_collection_every=0.05)
+    before = gc.get_stats()[2]["collections"]
+    async with AsyncTestClient(app=app) as client:
+        assert (await client.get("/health")).status_code == 200
+        await asyncio.sleep(0.5)
+        during = gc.get_stats()[2]["collections"]
+        assert during - before >= 3
+    await asyncio.sleep(0.2)
+    assert gc.get_stats()[2]["collections"] == during  # stopped with the app
