@@ -15,11 +15,13 @@ from litestar.types import Receive, Scope, Send
 
 __all__ = ["Headers", "PreEncoded", "app_headers", "encode_headers"]
 
-Headers = list[tuple[bytes, bytes]]
-_APP_HEADERS: dict[int, Headers] = {}
+#: A tuple of byte pairs: the collector stops tracking it after one pass, so the thousands a warm card cache
+#: keeps cost its full passes nothing.
+Headers = tuple[tuple[bytes, bytes], ...]
+_APP_HEADERS: dict[int, list[tuple[bytes, bytes]]] = {}
 
 
-def app_headers(app: Litestar) -> Headers:
+def app_headers(app: Litestar) -> list[tuple[bytes, bytes]]:
     """The app-level response headers (``response_headers=``: the security headers), encoded once per app."""
     found = _APP_HEADERS.get(id(app))
     if found is None:
@@ -43,7 +45,7 @@ def encode_headers(
     ]
     if headers:
         encoded.extend((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
-    return encoded
+    return tuple(encoded)
 
 
 class PreEncoded:

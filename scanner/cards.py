@@ -197,7 +197,7 @@ class CachedCard:
     #: Other renderings of the same card (HTML page, linkset, per-lot JSON), made on first use.
     renderings: dict[str, bytes] = field(default_factory=dict)
     #: The encoded headers of the plain JSON answer (``scanner._response``), made on first use.
-    json_headers: list[tuple[bytes, bytes]] | None = None
+    json_headers: tuple[tuple[bytes, bytes], ...] | None = None
 
     @property
     def data(self) -> dict[str, Any]:
