@@ -15,7 +15,7 @@ import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import anyio.to_thread
 from sqlalchemy import Connection, Engine, event
@@ -225,24 +225,39 @@ _loop_reads: weakref.WeakKeyDictionary[Engine, LoopReads | None] = weakref.WeakK
 def loop_reads(bind: Any) -> LoopReads | None:
     """The ``LoopReads`` of the SQLite file behind ``bind`` (an ``AsyncEngine``), or ``None`` (PostgreSQL,
     in-memory SQLite): one per engine and process, made on first use, so after Granian has forked."""
+    return _one_per_file(_loop_reads, bind, LoopReads)
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=_Closable)
+
+
+def _one_per_file(
+    registry: weakref.WeakKeyDictionary[Engine, C | None], bind: Any, make: Callable[[str], C]
+) -> C | None:
+    """``make(path)`` once per engine and process for the SQLite file behind ``bind``; ``None`` where there is
+    none. Closed when the engine is disposed."""
     sync_engine = getattr(bind, "sync_engine", None)
     if sync_engine is None:
         return None
     try:
-        return _loop_reads[sync_engine]
+        return registry[sync_engine]
     except KeyError:
         pass
     path = _sqlite_file(sync_engine)
-    reads = LoopReads(path) if path is not None else None
-    _loop_reads[sync_engine] = reads
-    if reads is not None:
-        # Its connection goes whenever the engine's do: an open connection would keep SQLite from folding the
+    made = make(path) if path is not None else None
+    registry[sync_engine] = made
+    if made is not None:
+        # Its connections go whenever the engine's do: an open connection would keep SQLite from folding the
         # WAL back into the main file when the engine's last connection closes.
         # Not a weakref.finalize: the collector may run a finalizer in any thread at any moment, and
         # disposing takes the logging module's lock (a deadlock found in CI). An engine dropped without
-        # dispose takes its LoopReads with it, and sqlite3 closes the connection when it is freed.
-        event.listen(sync_engine, "engine_disposed", lambda _engine: reads.close())
-    return reads
+        # dispose takes these with it, and sqlite3 closes a connection when it is freed.
+        event.listen(sync_engine, "engine_disposed", lambda _engine: made.close())
+    return made
 
 
 async def read_rows(
@@ -313,19 +328,7 @@ _sqlite_writes: weakref.WeakKeyDictionary[Engine, SqliteWrites | None] = weakref
 def sqlite_writes(bind: Any) -> SqliteWrites | None:
     """The ``SqliteWrites`` of the SQLite file behind ``bind`` (an ``AsyncEngine``), or ``None`` (PostgreSQL,
     in-memory SQLite): one per engine and process, made on first use, closed when the engine is disposed."""
-    sync_engine = getattr(bind, "sync_engine", None)
-    if sync_engine is None:
-        return None
-    try:
-        return _sqlite_writes[sync_engine]
-    except KeyError:
-        pass
-    path = _sqlite_file(sync_engine)
-    writes = SqliteWrites(path, writer_gate(bind)) if path is not None else None
-    _sqlite_writes[sync_engine] = writes
-    if writes is not None:
-        event.listen(sync_engine, "engine_disposed", lambda _engine: writes.close())
-    return writes
+    return _one_per_file(_sqlite_writes, bind, lambda path: SqliteWrites(path, writer_gate(bind)))
 
 
 # -- one writer at a time on a SQLite file ------------------------------------------------------------------------
