@@ -6,6 +6,9 @@ lock everywhere) and throughput collapses under load. Here a read hands its rece
 process and waits: whatever arrived while the previous batch was committing goes into the next one, with a
 single ledger append and a single checkpoint signature. A read still answers only after its receipt and leaf
 are committed, so nothing is acknowledged that could be lost, and a failed batch fails every read in it.
+
+On a SQLite file a batch is one transaction run whole in a worker thread (``sesame.db.SqliteWrites``): one
+hand-off for the batch instead of several per statement through aiosqlite. PostgreSQL uses the async session.
 """
 
 from __future__ import annotations
