@@ -23,14 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.models import head, leaves, nodes
 
-__all__ = [
-    "bulk_insert",
-    "sqlite_insert",
-    "sqlite_lock",
-    "sqlite_set_size",
-    "sqlite_subtree_rows",
-    "subtree_rows",
-]
+__all__ = ["bulk_insert", "sqlite_insert", "sqlite_subtree_rows", "subtree_rows"]
 
 
 @functools.cache
@@ -156,24 +149,6 @@ def _processed(
 
 # -- the same statements on a synchronous SQLite connection (``LedgerStore.append_sync``) ----------------------
 _SQLITE = sqlite.dialect()
-_LOCK_HEAD = f"UPDATE {head.name} SET size = size WHERE id = 1"  # noqa: S608  # nosec B608
-_READ_SIZE = f"SELECT size FROM {head.name} WHERE id = 1"  # noqa: S608  # nosec B608
-_FIRST_HEAD = f"INSERT INTO {head.name} (id, size) VALUES (1, 0)"  # noqa: S608  # nosec B608
-_SET_SIZE = f"UPDATE {head.name} SET size = ? WHERE id = 1"  # noqa: S608  # nosec B608
-
-
-def sqlite_lock(conn: Connection) -> int:
-    """Take SQLite's write lock by writing the head row, then read the size (``LedgerStore._lock``'s order)."""
-    conn.exec_driver_sql(_LOCK_HEAD)
-    size = conn.exec_driver_sql(_READ_SIZE).scalar_one_or_none()
-    if size is None:
-        conn.exec_driver_sql(_FIRST_HEAD)
-        return 0
-    return int(size)
-
-
-def sqlite_set_size(conn: Connection, size: int) -> None:
-    conn.exec_driver_sql(_SET_SIZE, (size,))
 
 
 def sqlite_subtree_rows(

@@ -25,18 +25,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger import merkle
-from ledger._sql import (
-    bulk_insert,
-    sqlite_insert,
-    sqlite_lock,
-    sqlite_set_size,
-    sqlite_subtree_rows,
-    subtree_rows,
-)
+from ledger._sql import bulk_insert, sqlite_insert, sqlite_subtree_rows, subtree_rows
 from ledger.checkpoint import Checkpoint, CosignatureVerifier
 from ledger.checkpoint import sign_checkpoint as sign_checkpoint_note
 from ledger.errors import CheckpointError, LedgerError, NoteError, TamperError, UnknownIndexError
@@ -51,6 +44,13 @@ Progress = Callable[[int, int], None]
 _LOCK_KEY = 0x5345_5341_4D45_4C47  # "SESAMELG": the advisory lock every appender takes on PostgreSQL
 _LOW = LOWEST_STORED_LEVEL
 _MAX_KIND = 64
+
+# The head row's statements, shared by the async and the synchronous append. On SQLite, touching the row takes the
+# database's write lock before the size is read (see the module docstring).
+_TOUCH_HEAD = update(head).where(head.c.id == 1).values(size=head.c.size)
+_READ_SIZE = select(head.c.size).where(head.c.id == 1)
+_FIRST_HEAD = insert(head).values(id=1, size=0)
+_SET_SIZE = update(head).where(head.c.id == 1).values(size=bindparam("size"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,10 +220,20 @@ class LedgerStore:
         if session.get_bind().dialect.name == "postgresql":
             await session.execute(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
         else:
-            await session.execute(update(head).where(head.c.id == 1).values(size=head.c.size))
-        size = (await session.execute(select(head.c.size).where(head.c.id == 1))).scalar_one_or_none()
+            await session.execute(_TOUCH_HEAD)
+        size = (await session.execute(_READ_SIZE)).scalar_one_or_none()
         if size is None:
-            await session.execute(insert(head).values(id=1, size=0))
+            await session.execute(_FIRST_HEAD)
+            return 0
+        return int(size)
+
+    @staticmethod
+    def _lock_sync(conn: Connection) -> int:
+        """``_lock`` on a synchronous SQLite connection: the same statements, in the same order."""
+        conn.execute(_TOUCH_HEAD)
+        size = conn.execute(_READ_SIZE).scalar_one_or_none()
+        if size is None:
+            conn.execute(_FIRST_HEAD)
             return 0
         return int(size)
 
@@ -269,7 +279,7 @@ class LedgerStore:
                 in_flight.cancel()
                 with contextlib.suppress(BaseException):
                     await in_flight
-        await session.execute(update(head).where(head.c.id == 1).values(size=edge.size))
+        await session.execute(_SET_SIZE, {"size": edge.size})
         if signer is not None:
             await bulk_insert(session, checkpoints, [_checkpoint_row(edge, signer, origin, now)])
         return list(range(size, edge.size))
@@ -289,7 +299,7 @@ class LedgerStore:
         two thread switches of its own."""
         if not entries:
             return []
-        size = sqlite_lock(conn)
+        size = self._lock_sync(conn)
         edge_parts = merkle.range_subtrees(0, size)
         node_keys, ranges = _subtree_keys(edge_parts)
         _, edge_hashes = _subtrees_from_rows(edge_parts, sqlite_subtree_rows(conn, node_keys, ranges))
@@ -301,7 +311,7 @@ class LedgerStore:
             sqlite_insert(conn, leaves, leaf_rows)
             if node_rows:
                 sqlite_insert(conn, nodes, node_rows)
-        sqlite_set_size(conn, edge.size)
+        conn.execute(_SET_SIZE, {"size": edge.size})
         if signer is not None:
             sqlite_insert(conn, checkpoints, [_checkpoint_row(edge, signer, origin, now)])
         return list(range(size, edge.size))

@@ -20,10 +20,11 @@ from typing import Any, Protocol, TypeVar
 import anyio.to_thread
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection, Dialect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import Executable
 
 from sesame.settings import Settings
@@ -87,7 +88,7 @@ class LoopReads:
     dialect's own bind and result processors for each column's type: the same SQL and the same Python values
     as on the async session, without SQLAlchemy's per-execution machinery (which cost 4x the read itself).
     Statements this cannot take as they are (expanding ``IN`` parameters, duplicate column names, anything but
-    a ``SELECT``) go through SQLAlchemy on the same connection.
+    a ``SELECT``) answer ``None``: the caller asks its session, as when the database is busy.
 
     Reads only (``PRAGMA query_only``), each in its own implicit transaction that ends with the statement, so
     no snapshot lingers; WAL readers never wait for the writer. A busy or broken database answers ``None`` after
@@ -99,18 +100,12 @@ class LoopReads:
     def __init__(self, path: str) -> None:
         self._path = path
         self._file: tuple[int, int] | None = None  # (device, inode) the open connection reads
-        self._engine: Engine = create_sync_engine(
-            f"sqlite:///{path}",
-            poolclass=StaticPool,
-            connect_args={"timeout": 0.05, "check_same_thread": False},
-        )
-        event.listen(self._engine, "connect", _read_only_pragmas)
         self._raw: sqlite3.Connection | None = None
         self._prepared: dict[int, _Prepared | None] = {}
 
     def rows(self, statement: Executable, params: dict[str, Any] | None = None) -> Sequence[Any] | None:
         """All rows of ``statement`` (attribute access by column key, as ``Row``), or ``None`` if SQLite could
-        not answer at once (use the session then)."""
+        not answer at once or the statement is not one this takes (use the session then)."""
         try:
             found = os.stat(self._path)
             if self._file != (found.st_dev, found.st_ino):  # first read, or the file was replaced (restore)
@@ -120,10 +115,9 @@ class LoopReads:
             try:
                 prepared = self._prepared[key]
             except KeyError:
-                prepared = self._prepared[key] = _Prepared.of(statement, self._engine.dialect)
+                prepared = self._prepared[key] = _Prepared.of(statement, _SQLITE)
             if prepared is None:
-                with self._engine.connect() as conn:
-                    return conn.execute(statement, params).all()
+                return None
             raw = self._raw
             if raw is None:
                 # autocommit: each SELECT is its own read transaction, over once its rows are fetched
@@ -138,7 +132,6 @@ class LoopReads:
         raw, self._raw = self._raw, None
         if raw is not None:
             raw.close()
-        self._engine.dispose()
 
 
 class _Prepared:
@@ -204,12 +197,7 @@ class _Prepared:
 
 
 _REQUIRED = object()
-
-
-def _read_only_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA query_only = ON")
-    cursor.close()
+_SQLITE = sqlite.dialect()  # the stdlib driver's dialect: its SQL, its converters
 
 
 def _sqlite_file(sync_engine: Engine) -> str | None:
