@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sesame import channels, transparency, wiring
 from sesame.accounts.api import AccountController
+from sesame.bodies import WholeBodies
 from sesame.db import create_engine, create_sessionmaker
 from sesame.deps import DEPENDENCIES
 from sesame.keys import KeyRing
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None, *, full_collection_every: float
         state=State({"settings": settings, "keyring": keys, "engine": engine, "sessionmaker": sessionmaker}),
         lifespan=[lifespan],
         plugins=channels.plugins(settings),
+        middleware=[WholeBodies],  # a body ends at its Content-Length: one receive() fewer per POST
         request_max_body_size=settings.max_body_bytes,  # uploads: sesame.uploads.UploadController
         openapi_config=OpenAPIConfig(
             title="Sésame",

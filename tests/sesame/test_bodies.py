@@ -1,0 +1,186 @@
+"""``WholeBodies``: a request body ends at its ``Content-Length``, in front of a recorded server and a real Granian."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import socket
+import time
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sesame.bodies import WholeBodies, declared_length
+from tests.scanner.checkout.live import LiveServer
+
+
+class Server:
+    """The server side of ``receive``: hands out the frames given, then waits for the end of the response."""
+
+    def __init__(self, frames: list[tuple[bytes, bool]]) -> None:
+        self.messages: list[dict[str, Any]] = [
+            {"type": "http.request", "body": body, "more_body": more} for body, more in frames
+        ]
+        self.calls = 0
+
+    async def receive(self) -> dict[str, Any]:
+        self.calls += 1
+        if self.messages:
+            return self.messages.pop(0)
+        return {"type": "http.disconnect"}
+
+
+def granian_frames(body: bytes, cuts: list[int]) -> list[tuple[bytes, bool]]:
+    """What Granian sends: each data frame marked ``more_body``, then an empty last frame."""
+    edges = [0, *sorted({c for c in cuts if 0 < c < len(body)}), len(body)]
+    frames = [(body[a:b], True) for a, b in itertools.pairwise(edges) if b > a]
+    return [*frames, (b"", False)]
+
+
+async def read_like_litestar(
+    scope: dict[str, Any], frames: list[tuple[bytes, bool]]
+) -> tuple[bytes, int, Any]:
+    """Runs an app that reads the body as Litestar does (until ``more_body`` is false) behind ``WholeBodies``."""
+    server = Server(frames)
+    got: dict[str, Any] = {}
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        got["body"] = b"".join(chunks)
+        got["receive"] = receive
+
+    async def send(message: Any) -> None:
+        raise AssertionError("nothing is sent")
+
+    await WholeBodies(app)(scope, server.receive, send)  # type: ignore[arg-type]
+    return got["body"], server.calls, got["receive"]
+
+
+def http(method: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    return {"type": "http", "method": method, "headers": headers, "path": "/"}
+
+
+def test_a_whole_body_takes_one_receive() -> None:
+    body = b'{"code":"4006381333931"}'
+    scope = http("POST", [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))])
+    read, calls, _ = asyncio.run(read_like_litestar(scope, granian_frames(body, [])))
+    assert (read, calls) == (body, 1)
+
+
+@given(body=st.binary(min_size=0, max_size=300), cuts=st.lists(st.integers(0, 300), max_size=6))
+def test_any_framing_reads_the_whole_body_and_stops_at_its_length(body: bytes, cuts: list[int]) -> None:
+    frames = granian_frames(body, cuts)
+    scope = http("PUT", [(b"content-length", str(len(body)).encode())])
+    read, calls, _ = asyncio.run(read_like_litestar(scope, frames))
+    assert read == body
+    data_frames = len(frames) - 1
+    assert calls == max(data_frames, 1)  # the empty last frame is never asked for (but an empty body is it)
+
+
+@pytest.mark.parametrize(
+    ("method", "headers"),
+    [
+        ("POST", [(b"transfer-encoding", b"chunked")]),  # no length: the server's end is the end
+        ("POST", [(b"content-length", b"2x")]),  # not a number: left to the server and Litestar
+        ("GET", [(b"content-length", b"3")]),
+    ],
+)
+def test_without_a_usable_length_every_frame_is_asked_for(
+    method: str, headers: list[tuple[bytes, bytes]]
+) -> None:
+    read, calls, _ = asyncio.run(read_like_litestar(http(method, headers), granian_frames(b"abc", [1])))
+    assert (read, calls) == (b"abc", 3)
+
+
+def test_a_get_gets_the_servers_own_receive() -> None:
+    server = Server([])
+    seen: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(receive)
+
+    asyncio.run(WholeBodies(app)(http("GET", []), server.receive, server.receive))  # type: ignore[arg-type]
+    assert seen == [server.receive]
+
+
+def test_after_the_end_the_next_message_is_the_disconnect() -> None:
+    scope = http("POST", [(b"content-length", b"3")])
+
+    async def go() -> dict[str, Any]:
+        _, _, receive = await read_like_litestar(scope, granian_frames(b"abc", []))
+        message: dict[str, Any] = await receive()
+        return message
+
+    assert asyncio.run(go()) == {"type": "http.disconnect"}
+
+
+def test_declared_length() -> None:
+    assert declared_length([(b"host", b"x"), (b"content-length", b"42")]) == 42
+    assert declared_length([(b"host", b"x")]) is None
+    assert declared_length([(b"content-length", b"-1")]) is None
+    assert declared_length([(b"content-length", b"")]) is None
+
+
+# -- through Granian ---------------------------------------------------------------------------------------------
+
+
+def _read_response(sock: socket.socket, buffer: bytearray) -> tuple[int, dict[str, Any]]:
+    """One HTTP/1.1 response with a Content-Length from ``sock``; ``buffer`` keeps what follows it."""
+    while b"\r\n\r\n" not in buffer:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        buffer += chunk
+    head, _, rest = bytes(buffer).partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    length = int(headers["content-length"])
+    body = bytearray(rest)
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection mid-body")
+        body += chunk
+    buffer[:] = body[length:]
+    return status, json.loads(bytes(body[:length]))
+
+
+@pytest.mark.slow
+def test_granian_answers_posts_on_one_connection_whatever_the_framing() -> None:
+    """Two POSTs in a row on one keep-alive connection (the body's end was not read from the server), a body
+    arriving after its headers, and a chunked body: each is read whole and answered."""
+    wrong_check_digit = b'{"code":"4006381333930"}'
+    with (
+        LiveServer(redis_url=None, workers=1) as server,
+        socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock,
+    ):
+        buffer = bytearray()
+        head = (
+            b"POST /api/v1/scan HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            b"Accept: application/json\r\n"
+        )
+        for _ in range(2):
+            sock.sendall(head + b"Content-Length: %d\r\n\r\n" % len(wrong_check_digit) + wrong_check_digit)
+            status, problem = _read_response(sock, buffer)
+            assert status == 422 and "check digit" in json.dumps(problem).lower()
+
+        sock.sendall(head + b"Content-Length: %d\r\n\r\n" % len(wrong_check_digit) + wrong_check_digit[:9])
+        time.sleep(0.3)  # the rest of the body comes later: the app waits for it
+        sock.sendall(wrong_check_digit[9:])
+        status, problem = _read_response(sock, buffer)
+        assert status == 422 and "check digit" in json.dumps(problem).lower()
+
+        unknown = b'{"code":"4006381333931"}'
+        chunked = b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n" % (10, unknown[:10], len(unknown) - 10, unknown[10:])
+        sock.sendall(head + b"Transfer-Encoding: chunked\r\n\r\n" + chunked)
+        status, problem = _read_response(sock, buffer)
+        assert status == 404 and "04006381333931" in json.dumps(problem)
