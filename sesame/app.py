@@ -11,6 +11,7 @@ from typing import Any
 
 from litestar import Litestar, MediaType, get
 from litestar.datastructures import ResponseHeader, State
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -134,7 +135,7 @@ def create_app(settings: Settings | None = None, *, full_collection_every: float
         state=State({"settings": settings, "keyring": keys, "engine": engine, "sessionmaker": sessionmaker}),
         lifespan=[lifespan],
         plugins=channels.plugins(settings),
-        middleware=[WholeBodies],  # a body ends at its Content-Length: one receive() fewer per POST
+        middleware=[DefineMiddleware(WholeBodies, limit=settings.max_body_bytes)],  # read once, to its length
         request_max_body_size=settings.max_body_bytes,  # uploads: sesame.uploads.UploadController
         openapi_config=OpenAPIConfig(
             title="Sésame",

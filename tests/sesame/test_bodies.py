@@ -12,8 +12,13 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from litestar.handlers import HTTPRouteHandler
+from litestar.types import Empty
+from litestar.utils.scope.state import ScopeState
 
+from sesame.app import create_app
 from sesame.bodies import WholeBodies, declared_length
+from sesame.settings import Settings
 from tests.scanner.checkout.live import LiveServer
 
 
@@ -41,9 +46,10 @@ def granian_frames(body: bytes, cuts: list[int]) -> list[tuple[bytes, bool]]:
 
 
 async def read_like_litestar(
-    scope: dict[str, Any], frames: list[tuple[bytes, bool]]
+    scope: dict[str, Any], frames: list[tuple[bytes, bool]], limit: int = 1 << 20
 ) -> tuple[bytes, int, Any]:
-    """Runs an app that reads the body as Litestar does (until ``more_body`` is false) behind ``WholeBodies``."""
+    """Runs an app that reads the body as Litestar's stream does (until ``more_body`` is false) behind
+    ``WholeBodies``; answers what it read, how many times the server was asked, and the app's ``receive``."""
     server = Server(frames)
     got: dict[str, Any] = {}
 
@@ -60,7 +66,7 @@ async def read_like_litestar(
     async def send(message: Any) -> None:
         raise AssertionError("nothing is sent")
 
-    await WholeBodies(app)(scope, server.receive, send)  # type: ignore[arg-type]
+    await WholeBodies(app, limit=limit)(scope, server.receive, send)  # type: ignore[arg-type]
     return got["body"], server.calls, got["receive"]
 
 
@@ -68,21 +74,36 @@ def http(method: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
     return {"type": "http", "method": method, "headers": headers, "path": "/"}
 
 
-def test_a_whole_body_takes_one_receive() -> None:
+def cached_body(scope: dict[str, Any]) -> Any:
+    return ScopeState.from_scope(scope).body  # type: ignore[arg-type]
+
+
+def test_a_whole_body_is_read_once_and_left_where_litestar_looks() -> None:
     body = b'{"code":"4006381333931"}'
     scope = http("POST", [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))])
     read, calls, _ = asyncio.run(read_like_litestar(scope, granian_frames(body, [])))
-    assert (read, calls) == (body, 1)
+    assert (read, calls, cached_body(scope)) == (body, 1, body)
 
 
-@given(body=st.binary(min_size=0, max_size=300), cuts=st.lists(st.integers(0, 300), max_size=6))
-def test_any_framing_reads_the_whole_body_and_stops_at_its_length(body: bytes, cuts: list[int]) -> None:
+@given(
+    body=st.binary(min_size=0, max_size=300),
+    cuts=st.lists(st.integers(0, 300), max_size=6),
+    limit=st.sampled_from([0, 50, 1 << 20]),
+)
+def test_any_framing_reads_the_whole_body_and_stops_at_its_length(
+    body: bytes, cuts: list[int], limit: int
+) -> None:
     frames = granian_frames(body, cuts)
     scope = http("PUT", [(b"content-length", str(len(body)).encode())])
-    read, calls, _ = asyncio.run(read_like_litestar(scope, frames))
+    read, calls, _ = asyncio.run(read_like_litestar(scope, frames, limit))
     assert read == body
     data_frames = len(frames) - 1
-    assert calls == max(data_frames, 1)  # the empty last frame is never asked for (but an empty body is it)
+    if len(body) <= limit:  # read by the middleware: the empty last frame is never asked for
+        assert calls == data_frames
+        assert cached_body(scope) == body
+    else:  # streamed by the app, told the end with the frame that completes the length
+        assert calls == max(data_frames, 1)
+        assert cached_body(scope) is Empty
 
 
 @pytest.mark.parametrize(
@@ -96,8 +117,9 @@ def test_any_framing_reads_the_whole_body_and_stops_at_its_length(body: bytes, c
 def test_without_a_usable_length_every_frame_is_asked_for(
     method: str, headers: list[tuple[bytes, bytes]]
 ) -> None:
-    read, calls, _ = asyncio.run(read_like_litestar(http(method, headers), granian_frames(b"abc", [1])))
-    assert (read, calls) == (b"abc", 3)
+    scope = http(method, headers)
+    read, calls, _ = asyncio.run(read_like_litestar(scope, granian_frames(b"abc", [1])))
+    assert (read, calls, cached_body(scope)) == (b"abc", 3, Empty)
 
 
 def test_a_get_gets_the_servers_own_receive() -> None:
@@ -107,19 +129,52 @@ def test_a_get_gets_the_servers_own_receive() -> None:
     async def app(scope: Any, receive: Any, send: Any) -> None:
         seen.append(receive)
 
-    asyncio.run(WholeBodies(app)(http("GET", []), server.receive, server.receive))  # type: ignore[arg-type]
+    asyncio.run(WholeBodies(app, limit=100)(http("GET", []), server.receive, server.receive))  # type: ignore[arg-type]
     assert seen == [server.receive]
 
 
-def test_after_the_end_the_next_message_is_the_disconnect() -> None:
+@pytest.mark.parametrize("limit", [100, 1])
+def test_after_the_end_the_next_message_is_the_disconnect(limit: int) -> None:
     scope = http("POST", [(b"content-length", b"3")])
 
     async def go() -> dict[str, Any]:
-        _, _, receive = await read_like_litestar(scope, granian_frames(b"abc", []))
+        _, _, receive = await read_like_litestar(scope, granian_frames(b"abc", []), limit)
         message: dict[str, Any] = await receive()
         return message
 
     assert asyncio.run(go()) == {"type": "http.disconnect"}
+
+
+def test_a_client_gone_mid_body_is_seen_gone_by_the_app() -> None:
+    scope = http("POST", [(b"content-length", b"10")])
+    server = Server([(b"abc", True)])  # then the disconnect
+    seen: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.extend([await receive(), await receive()])
+
+    asyncio.run(WholeBodies(app, limit=100)(scope, server.receive, server.receive))  # type: ignore[arg-type]
+    assert seen == [
+        {"type": "http.request", "body": b"abc", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    assert cached_body(scope) is Empty
+
+
+def test_no_route_takes_less_than_the_limit_the_middleware_reads_up_to(settings: Settings) -> None:
+    """The middleware reads bodies up to the app's limit without the route's own check: sound only while no
+    route has a smaller limit."""
+    app = create_app(settings)
+    limits = {
+        handler.handler_name: handler.resolve_request_max_body_size()
+        for route in app.routes
+        for handler in getattr(route, "route_handlers", ())
+        if isinstance(handler, HTTPRouteHandler)
+    }
+    assert len(limits) > 20
+    assert {
+        name: size for name, size in limits.items() if size is None or size < settings.max_body_bytes
+    } == {}
 
 
 def test_declared_length() -> None:
