@@ -10,18 +10,20 @@ Two costs of a POST that a GET does not pay, measured on the scan hot path (``PO
 - Litestar's ``Request.body()`` streams through an async generator that parses the headers, resolves the
   route's size limit and joins the chunks: about a third of a plain handler's own cost, in-process.
 
-``WholeBodies`` reads a body whose ``Content-Length`` is at most ``limit`` (the app's own body limit: no route
-takes less) itself, stopping at that length, and leaves it where ``Request.body()`` looks first (Litestar's
-per-connection state, where Litestar itself keeps a body read once for the next reader). The route then reads
-the same bytes without another ``receive()``; should a Litestar release stop looking there, it reads them from a
-``receive`` that replays the body as one message, so the bytes and the answer stay the same either way.
+``WholeBodies`` reads a body itself when its ``Content-Length`` is at most ``limit`` (the app's own body limit:
+no route takes less) and the route's handler takes a body (``data``). It stops at that length and leaves the
+bytes where ``Request.body()`` looks first (Litestar's per-connection state, where Litestar itself keeps a body
+read once for the next reader). The handler then reads the same bytes without another ``receive()``; should a
+Litestar release stop looking there, it reads them from a ``receive`` that replays the body as one message, so
+the bytes and the answer stay the same either way.
 
-A larger declared body (an upload route takes more) is left to Litestar's stream, whose limit checks apply,
-with ``receive`` marking the message that completes the declared length as the last. Without
-``Content-Length`` (a chunked body) or with a value that is not a number, nothing changes. A client gone before
-its body was whole: the app gets what came and the disconnect, as without this middleware. Calls to
-``receive()`` after the body skip the server's empty final frame and get the next message
-(``http.disconnect``), as the ASGI spec has it.
+A larger declared body (an upload route takes more), or one for a handler that does not take it (it may answer
+without reading, a 401 say, and is not kept waiting for the bytes), is left to Litestar's stream, whose limit
+checks apply, with ``receive`` marking the message that completes the declared length as the last. Without
+``Content-Length`` (a chunked body), with a value that is not a number, or with a ``Transfer-Encoding`` beside
+it (the server then reads chunks, not the length), nothing changes. A client gone before its body was whole:
+the app gets what came and the disconnect, as without this middleware. Calls to ``receive()`` after the body
+skip the server's empty final frame and get the next message (``http.disconnect``), as the ASGI spec has it.
 """
 
 from __future__ import annotations
@@ -32,17 +34,27 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
-__all__ = ["WholeBodies", "declared_length"]
+__all__ = ["WholeBodies", "declared_length", "takes_body"]
 
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def declared_length(headers: Any) -> int | None:
-    """The request's ``Content-Length`` as a number, ``None`` when absent or unreadable."""
+    """The request's ``Content-Length`` as a number; ``None`` when absent or unreadable, or when the request also
+    has a ``Transfer-Encoding`` (the server then reads the body as chunked, whatever the length says)."""
+    length = None
     for name, value in headers:
         if name == b"content-length":
-            return int(value) if value.isdigit() else None
-    return None
+            length = int(value) if value.isdigit() else None
+        elif name == b"transfer-encoding":
+            return None
+    return length
+
+
+def takes_body(scope: Scope) -> bool:
+    """Whether the route's handler takes the body (a ``data`` parameter): only those get it read in advance."""
+    handler = scope.get("route_handler")
+    return handler is not None and "data" in handler.parsed_fn_signature.parameters
 
 
 class WholeBodies:
@@ -60,7 +72,7 @@ class WholeBodies:
         if declared is None:
             await self.app(scope, receive, send)
             return
-        if declared > self.limit:
+        if declared > self.limit or not takes_body(scope):
             await self.app(scope, _Receiver(receive, declared), send)
             return
         replay: list[Any] = []

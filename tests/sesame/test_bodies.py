@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from litestar import Litestar, post
 from litestar.handlers import HTTPRouteHandler
 from litestar.types import Empty
 from litestar.utils.scope.state import ScopeState
@@ -70,8 +71,18 @@ async def read_like_litestar(
     return got["body"], server.calls, got["receive"]
 
 
-def http(method: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
-    return {"type": "http", "method": method, "headers": headers, "path": "/"}
+@post("/takes-data")
+async def takes_data(data: bytes) -> None:
+    del data
+
+
+@post("/takes-nothing")
+async def takes_nothing() -> None:
+    return None
+
+
+def http(method: str, headers: list[tuple[bytes, bytes]], handler: Any = takes_data) -> dict[str, Any]:
+    return {"type": "http", "method": method, "headers": headers, "path": "/", "route_handler": handler}
 
 
 def cached_body(scope: dict[str, Any]) -> Any:
@@ -111,6 +122,8 @@ def test_any_framing_reads_the_whole_body_and_stops_at_its_length(
     [
         ("POST", [(b"transfer-encoding", b"chunked")]),  # no length: the server's end is the end
         ("POST", [(b"content-length", b"2x")]),  # not a number: left to the server and Litestar
+        ("POST", [(b"content-length", b"1"), (b"transfer-encoding", b"chunked")]),  # the server reads chunks
+        ("POST", [(b"transfer-encoding", b"chunked"), (b"content-length", b"1")]),
         ("GET", [(b"content-length", b"3")]),
     ],
 )
@@ -120,6 +133,12 @@ def test_without_a_usable_length_every_frame_is_asked_for(
     scope = http(method, headers)
     read, calls, _ = asyncio.run(read_like_litestar(scope, granian_frames(b"abc", [1])))
     assert (read, calls, cached_body(scope)) == (b"abc", 3, Empty)
+
+
+def test_a_handler_that_takes_no_body_streams_it_if_it_asks() -> None:
+    scope = http("POST", [(b"content-length", b"3")], handler=takes_nothing)
+    read, calls, _ = asyncio.run(read_like_litestar(scope, granian_frames(b"abc", [1])))
+    assert (read, calls, cached_body(scope)) == (b"abc", 2, Empty)
 
 
 def test_a_get_gets_the_servers_own_receive() -> None:
@@ -182,6 +201,58 @@ def test_declared_length() -> None:
     assert declared_length([(b"host", b"x")]) is None
     assert declared_length([(b"content-length", b"-1")]) is None
     assert declared_length([(b"content-length", b"")]) is None
+    assert declared_length([(b"content-length", b"5"), (b"transfer-encoding", b"chunked")]) is None
+
+
+# -- through the app ---------------------------------------------------------------------------------------------
+
+
+async def call(app: Litestar, path: str, headers: list[tuple[bytes, bytes]], receive: Any) -> tuple[int, Any]:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"t"), *headers],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "state": {},
+    }
+    sent: list[Any] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return sent[0]["status"], json.loads(body) if body else None
+
+
+async def test_the_scan_reads_its_body_with_one_receive(app: Litestar) -> None:
+    body = b'{"code":"4006381333930"}'
+    server = Server(granian_frames(body, [7]))  # two data frames, then Granian's empty one
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    status, problem = await call(app, "/api/v1/scan", headers, server.receive)
+    assert status == 422 and "check digit" in json.dumps(problem).lower()
+    assert server.calls == 2
+
+
+async def test_a_route_without_a_body_answers_without_waiting_for_one(app: Litestar) -> None:
+    """A client that declares a body and never sends it gets its 401 from a route that takes no body."""
+
+    async def never() -> Any:
+        await asyncio.Event().wait()
+
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"100")]
+    status, _ = await asyncio.wait_for(
+        call(app, "/api/v1/vault/company-accounts/1/decline", headers, never), timeout=10
+    )
+    assert status == 401
 
 
 # -- through Granian ---------------------------------------------------------------------------------------------
