@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import rfc8785
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, bindparam, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
@@ -90,7 +90,7 @@ from company_profiles.schemas import (
 )
 from sesame import transparency
 from sesame.accounts.services import get_account
-from sesame.db import MAX_ID
+from sesame.db import MAX_ID, read_rows
 from sesame.errors import FieldError, InvalidInput
 from sesame.keys import KeyRing
 from sesame.models import utcnow
@@ -547,6 +547,25 @@ async def company_exists(session: AsyncSession, company_id: int) -> bool:
     return found is not None
 
 
+#: ``profile_cache_token``'s counts, built once: every worker asks them for each seller it serves, every
+#: ``scanner.cards.PROFILE_RECHECK_SECONDS``, and on SQLite they run on the loop (``sesame.db.read_rows``).
+_TOKEN_FILED = (
+    select(func.count().label("filed"))
+    .select_from(CivilStatusVersion)
+    .where(col(CivilStatusVersion.company_id) == bindparam("company_id"))
+)
+_TOKEN_ATTESTED = select(
+    func.count().label("issued"),
+    func.count(col(Attestation.revoked_at)).label("revoked"),
+    func.count().filter(col(Attestation.valid_until) <= bindparam("now")).label("expired"),
+).where(col(Attestation.company_id) == bindparam("company_id"))
+_TOKEN_REFUSED = (
+    select(func.count().label("refused"))
+    .select_from(AttestationRefusal)
+    .where(col(AttestationRefusal.company_id) == bindparam("company_id"))
+)
+
+
 async def profile_cache_token(session: AsyncSession, company_id: int, *, now: datetime | None = None) -> int:
     """A number that grows whenever what the profile shows may have changed, for the scanner's cache.
 
@@ -557,26 +576,12 @@ async def profile_cache_token(session: AsyncSession, company_id: int, *, now: da
     if not _valid_id(company_id):
         return 0
     now = _now(now)
-    versions = (
-        select(func.count())
-        .select_from(CivilStatusVersion)
-        .where(col(CivilStatusVersion.company_id) == company_id)
-    )
-    counts = select(
-        func.count(),
-        func.count(col(Attestation.revoked_at)),
-        func.count().filter(col(Attestation.valid_until) <= now),
-    ).where(col(Attestation.company_id) == company_id)
-    refusals = (
-        select(func.count())
-        .select_from(AttestationRefusal)
-        .where(col(AttestationRefusal.company_id) == company_id)
-    )
-    filed = int(await session.scalar(versions) or 0)
+    key = {"company_id": company_id}
+    filed = int((await read_rows(session, _TOKEN_FILED, key))[0][0] or 0)
     if filed == 0:
         return 0
-    issued, revoked, expired = (await session.execute(counts)).one()
-    refused = int(await session.scalar(refusals) or 0)
+    issued, revoked, expired = (await read_rows(session, _TOKEN_ATTESTED, {**key, "now": now}))[0]
+    refused = int((await read_rows(session, _TOKEN_REFUSED, key))[0][0] or 0)
     return filed + int(issued) + int(revoked) + int(expired) + refused + now.date().toordinal()
 
 

@@ -175,7 +175,10 @@ class _Prepared:
             process = column.type.dialect_impl(dialect).result_processor(dialect, None)
             if process is not None:
                 results.append((index, process))
-        row = collections.namedtuple("Row", keys)  # type: ignore[misc]
+        try:
+            row = collections.namedtuple("Row", keys)  # type: ignore[misc]
+        except ValueError:  # a name a namedtuple refuses (a leading underscore, a keyword): the session answers
+            return None
         return cls(statement, compiled.string, binds, row, results)
 
     def run(self, connection: sqlite3.Connection, params: dict[str, Any]) -> list[Any]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlmodel import col
 
@@ -141,6 +141,11 @@ async def test_loop_reads_answer_exactly_what_the_session_answers(tmp_path: Path
         async with factory() as session:
             rows = await read_rows(session, expanding, {"ids": [account.id, 999]})
             assert [tuple(r) for r in rows] == [("types@example.org",)]
+        # An unlabelled filtered aggregate is named ``_no_label``, which a row class cannot take: declined too.
+        unlabelled = select(func.count().filter(col(Account.id) > 0)).select_from(Account)
+        assert reads.rows(unlabelled) is None
+        async with factory() as session:
+            assert [tuple(r) for r in await read_rows(session, unlabelled)] == [(1,)]
     finally:
         await engine.dispose()
 
