@@ -113,8 +113,9 @@ class _Replay:
 
 async def _after_the_end(receive: Receive) -> ReceiveMessage:
     message: Any = await receive()
-    while message["type"] == "http.request" and not message.get("body"):
-        message = await receive()  # the server's empty final frame: the app has had the body's end already
+    if message["type"] == "http.request" and not message.get("body") and not message.get("more_body", False):
+        # the server's empty final frame (it sends one): the app has had the body's end already
+        message = await receive()
     return message  # type: ignore[no-any-return]
 
 

@@ -164,6 +164,20 @@ def test_after_the_end_the_next_message_is_the_disconnect(limit: int) -> None:
     assert asyncio.run(go()) == {"type": "http.disconnect"}
 
 
+def test_only_one_empty_final_frame_is_skipped() -> None:
+    """A server that kept answering empty frames would not make the app's ``receive`` spin."""
+    scope = http("POST", [(b"content-length", b"3")])
+
+    async def go() -> dict[str, Any]:
+        frames = [(b"abc", True), (b"", False), (b"", False), (b"", False)]
+        _, calls, receive = await read_like_litestar(scope, frames)
+        assert calls == 1
+        message: dict[str, Any] = await receive()
+        return message
+
+    assert asyncio.run(go()) == {"type": "http.request", "body": b"", "more_body": False}
+
+
 def test_a_client_gone_mid_body_is_seen_gone_by_the_app() -> None:
     scope = http("POST", [(b"content-length", b"10")])
     server = Server([(b"abc", True)])  # then the disconnect
