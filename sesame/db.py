@@ -177,8 +177,8 @@ class _Prepared:
                 results.append((index, process))
         try:
             row = collections.namedtuple("Row", keys)  # type: ignore[misc]
-        except ValueError:  # a name a namedtuple refuses (a leading underscore, a keyword): the session answers
-            return None
+        except ValueError:
+            return None  # a name a namedtuple refuses (a leading underscore, a keyword): the session answers
         return cls(statement, compiled.string, binds, row, results)
 
     def run(self, connection: sqlite3.Connection, params: dict[str, Any]) -> list[Any]:
