@@ -86,11 +86,7 @@ class WholeBodies:
             if not message.get("more_body", False):
                 break
         if not replay or replay[-1]["type"] == "http.request":
-            body = (
-                b"".join(m.get("body", b"") for m in replay)
-                if len(replay) != 1
-                else replay[0].get("body", b"")
-            )
+            body = b"".join(m.get("body", b"") for m in replay)  # one chunk: that very object
             ScopeState.from_scope(scope).body = body
             replay = [{"type": "http.request", "body": body, "more_body": False}]
         await self.app(scope, _Replay(receive, replay), send)

@@ -161,7 +161,7 @@ class _Prepared:
         compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
         keys = list(columns.keys())
         positions = compiled.positiontup
-        if positions is None or len(set(keys)) != len(keys) or not all(k.isidentifier() for k in keys):
+        if positions is None:
             return None
         binds: list[tuple[str, Any, Callable[[Any], Any] | None]] = []
         for name in positions:
@@ -178,7 +178,7 @@ class _Prepared:
         try:
             row = collections.namedtuple("Row", keys)  # type: ignore[misc]
         except ValueError:
-            return None  # a name a namedtuple refuses (a leading underscore, a keyword): the session answers
+            return None  # names a row class refuses (duplicates, a leading underscore, a keyword): the session answers
         return cls(statement, compiled.string, binds, row, results)
 
     def run(self, connection: sqlite3.Connection, params: dict[str, Any]) -> list[Any]:
