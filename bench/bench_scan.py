@@ -3,9 +3,10 @@
 Seeds 10,000 products of 20 companies (with verified-figure highlights) in a temporary SQLite database, starts
 ``sesame serve --workers 2`` and drives it with wrk (64 connections, 15 s per endpoint, random GTINs from a Lua
 script). The constant endpoint (``/api/v1/bench/constant?size=N``) returns a fixed body as large as a card, from
-the same server in the same run: the bar is 70% of its throughput, with p99 under 15 ms. ``POST /api/v1/scan``
-is also compared with the same constant answered to a POST of the same body (read and decoded, then ignored):
-that ratio isolates scan → card from the cost of receiving a request body; both ratios are printed.
+the same server in the same run: the bar is 70% of the constant GET's throughput, with p99 under 15 ms, for both
+card endpoints. ``POST /api/v1/scan`` is also compared with the same constant answered to a POST of the same body
+(read and decoded, then ignored): that ratio, printed beside, isolates scan → card from the server's cost of
+receiving a request body.
 
 The endpoints run in interleaved rounds and the table shows medians, so background load that drifts during
 the run weighs on both sides of each ratio. Before measuring, wrk walks the whole catalogue for ``--warmup``
@@ -237,7 +238,7 @@ async def _asgi(
         "raw_path": path.encode(),
         "query_string": query,
         "root_path": "",
-        "headers": [(b"host", b"127.0.0.1"), *headers],
+        "headers": [(b"host", b"127.0.0.1"), *headers, (b"content-length", b"%d" % len(body))],
         "client": ("127.0.0.1", 1),
         "server": ("127.0.0.1", 80),
         "state": {},
@@ -480,7 +481,8 @@ def main(argv: list[str]) -> int:
         baseline = post_constant if row["endpoint"].startswith("POST") else get_constant
         row["ratio_vs_get_constant"] = round(row["requests_per_s"] / get_constant, 3) if get_constant else 0.0
         row["ratio"] = round(row["requests_per_s"] / baseline, 3) if baseline else 0.0
-        ok = row["ratio"] >= BAR_RATIO and row["p99_ms"] < BAR_P99_MS and row["non_2xx"] == 0
+        # the bar: the constant GET (a POST's own server-side cost counts against the scan), p99, no errors
+        ok = row["ratio_vs_get_constant"] >= BAR_RATIO and row["p99_ms"] < BAR_P99_MS and row["non_2xx"] == 0
         row["meets_bar"] = ok if is_scan else None
         passed = passed and (ok or not is_scan)
         verdict = ("pass" if ok else "FAIL") if is_scan else "baseline"

@@ -99,7 +99,7 @@ async def _card(state: State, gtin14: str) -> CachedCard:
     return cache.fresh(gtin14) or await cache.get(gtin14)
 
 
-def _json_headers(card: CachedCard, app: Litestar, base: str) -> Headers:
+def json_headers(card: CachedCard, app: Litestar, base: str) -> Headers:
     """The headers of a card's plain JSON answer, encoded once and kept with the card."""
     if card.json_headers is None:
         card.json_headers = encode_headers(
@@ -150,7 +150,7 @@ async def resolve_gtin(request: Request[Any, Any, Any], state: State, rest: str)
             request.app,
             card.body,
             media_type=JSON,
-            encoded=_json_headers(card, request.app, settings.public_url),
+            encoded=json_headers(card, request.app, settings.public_url),
         )
     if gtin is None:
         link = gs1.parse_resolver_path(path, query.decode("latin-1"))
@@ -172,7 +172,7 @@ async def resolve_gtin(request: Request[Any, Any, Any], state: State, rest: str)
         return PreEncoded(app, b"", media_type=JSON, status=HTTP_307_TEMPORARY_REDIRECT, headers=headers)
     if kind == "json":
         if link is None:
-            return PreEncoded(app, card.body, media_type=JSON, encoded=_json_headers(card, app, base))
+            return PreEncoded(app, card.body, media_type=JSON, encoded=json_headers(card, app, base))
         return PreEncoded(app, resolver.with_context(card, base, link), media_type=JSON, headers=headers)
     if kind == "linkset":
         headers["Link"] += (
@@ -222,7 +222,7 @@ async def resolver_description(state: State) -> Response[bytes]:
 # -- scanning ------------------------------------------------------------------------------------------------------
 
 
-def _read_code(code: str, field: str) -> tuple[str, gs1.DigitalLink | None]:
+def read_code(code: str, field: str) -> tuple[str, gs1.DigitalLink | None]:
     """``(gtin14, link or None)`` from scanned text; 422 with GS1's reason, 404 for a non-product key."""
     gtin = _quick_gtin(code)
     if gtin is not None:
@@ -259,11 +259,11 @@ class ScanController(Controller):
         responses=JSON_OBJECT,
     )
     async def scan(self, request: Request[Any, Any, Any], data: ScanRequest, state: State) -> PreEncoded:
-        gtin, link = _read_code(data.code, "body.code")
+        gtin, link = read_code(data.code, "body.code")
         card = await _card(state, gtin)
         settings: Settings = state.settings
         if link is None or link == gs1.DigitalLink("01", gtin):
-            encoded = _json_headers(card, request.app, settings.public_url)
+            encoded = json_headers(card, request.app, settings.public_url)
             return PreEncoded(request.app, card.body, media_type=JSON, encoded=encoded)
         return PreEncoded(
             request.app, resolver.with_context(card, settings.public_url, link), media_type=JSON
@@ -294,7 +294,7 @@ class ScanImageController(UploadController):
         first_error: Exception | None = None
         for text in texts:
             try:
-                gtin, link = _read_code(text, "body.file")
+                gtin, link = read_code(text, "body.file")
             except (UnreadableCode, UnknownIdentifier) as exc:
                 first_error = first_error or exc
                 continue

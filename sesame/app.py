@@ -97,6 +97,11 @@ ROUTE_MODULES = (
 )
 
 
+#: Modules exposing ``install(app)``: an ASGI wrapper of the app's router answering a hot path's common case
+#: ahead of routing, and handing everything else to it (``scanner.fastpath``).
+FAST_PATH_MODULES = ("scanner.fastpath",)
+
+
 def route_handlers() -> list[Any]:
     """Every controller of every package, in one list."""
     handlers: list[Any] = [health, jwks, AccountController]
@@ -128,7 +133,7 @@ def create_app(settings: Settings | None = None, *, full_collection_every: float
                 collections.cancel()
             await engine.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers(),
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
@@ -152,6 +157,11 @@ def create_app(settings: Settings | None = None, *, full_collection_every: float
         csrf_config=csrf_config(settings, keys),
         debug=settings.debug,
     )
+    for name in FAST_PATH_MODULES:
+        module = optional_module(name)
+        if module is not None:
+            module.install(app)
+    return app
 
 
 #: A serving worker runs the collector's full passes on this timer, not by allocation count.

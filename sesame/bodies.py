@@ -34,7 +34,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
-__all__ = ["WholeBodies", "declared_length", "takes_body"]
+__all__ = ["WholeBodies", "declared_length", "read_whole", "takes_body"]
 
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -75,21 +75,30 @@ class WholeBodies:
         if declared > self.limit or not takes_body(scope):
             await self.app(scope, _Receiver(receive, declared), send)
             return
-        replay: list[Any] = []
-        left = declared
-        while left > 0:
-            message: Any = await receive()
-            replay.append(message)
-            if message["type"] != "http.request":
-                break  # gone before the end: the app sees what came, then this
-            left -= len(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        if not replay or replay[-1]["type"] == "http.request":
-            body = b"".join(m.get("body", b"") for m in replay)  # one chunk: that very object
+        body, replay = await read_whole(receive, declared)
+        if body is not None:
             ScopeState.from_scope(scope).body = body
-            replay = [{"type": "http.request", "body": body, "more_body": False}]
-        await self.app(scope, _Replay(receive, replay), send)
+        await self.app(scope, replay, send)
+
+
+async def read_whole(receive: Receive, declared: int) -> tuple[bytes | None, Receive]:
+    """Read a body of ``declared`` bytes (the request's ``declared_length``), stopping at that length.
+
+    Returns the bytes, or ``None`` when the client went before the end, and a ``receive`` for whoever reads the
+    body next: it replays it as one message (or what came, then the disconnect), then goes on with the server's.
+    """
+    replay: list[Any] = []
+    left = declared
+    while left > 0:
+        message: Any = await receive()
+        replay.append(message)
+        if message["type"] != "http.request":
+            return None, _Replay(receive, replay)  # gone before the end: the app sees what came, then this
+        left -= len(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(m.get("body", b"") for m in replay)  # one chunk: that very object
+    return body, _Replay(receive, [{"type": "http.request", "body": body, "more_body": False}])
 
 
 class _Replay:

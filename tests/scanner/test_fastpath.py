@@ -1,0 +1,214 @@
+"""``scanner.fastpath``: ``POST /api/v1/scan`` answered ahead of the router, byte for byte as the route answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from litestar import Litestar
+
+from scanner.fastpath import SCAN_PATH, ScanFastPath
+from tests.scanner.conftest import Actor, Shop, identity_card, make_gtin
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+@pytest.fixture
+async def cached(shop: Shop) -> tuple[Actor, str]:
+    """A product whose card this app's cache holds (a first scan went through the route and kept it)."""
+    owner = await shop.company(name="Huilerie de la Voie Rapide SAS")
+    await shop.file(owner, {"employee_satisfaction": {"value": 64, "unit": "%"}})
+    gtin = make_gtin(7001)
+    await shop.product(owner, gtin)
+    first = await shop.client.post(SCAN_PATH, json={"code": gtin[1:]})
+    assert first.status_code == 200, first.text
+    return owner, gtin
+
+
+def fast_path(app: Litestar) -> ScanFastPath:
+    fast = app.asgi_handler
+    assert isinstance(fast, ScanFastPath), "create_app puts the scan's fast path in front of the router"
+    return fast
+
+
+@contextmanager
+def route_only(app: Litestar) -> Iterator[None]:
+    """The app as it would be without the fast path: the router answers every request."""
+    fast = fast_path(app)
+    app.asgi_handler = fast.inner
+    try:
+        yield
+    finally:
+        app.asgi_handler = fast
+
+
+def answer(response: httpx.Response) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    return response.status_code, list(response.headers.raw), response.content
+
+
+async def both(shop: Shop, content: bytes, headers: dict[str, str]) -> tuple[Any, Any, int, int]:
+    """The same request with and without the fast path: both answers, and how many it answered and passed."""
+    fast = fast_path(shop.app)
+    answered, passed = fast.answered, fast.passed
+    with_fast = answer(await shop.client.post(SCAN_PATH, content=content, headers=headers))
+    counts = fast.answered - answered, fast.passed - passed
+    with route_only(shop.app):
+        without = answer(await shop.client.post(SCAN_PATH, content=content, headers=headers))
+    return with_fast, without, *counts
+
+
+async def test_a_cached_card_is_answered_ahead_of_the_router_as_the_route_answers_it(
+    shop: Shop, cached: tuple[Actor, str]
+) -> None:
+    _, gtin = cached
+    for code in (gtin[1:], gtin, f"https://id.gs1.org/01/{gtin}", f"(01){gtin}"):
+        with_fast, without, answered, passed = await both(
+            shop, json.dumps({"code": code}).encode(), JSON_HEADERS
+        )
+        assert (answered, passed) == (1, 0), code
+        assert with_fast == without
+        status, headers, body = with_fast
+        card = json.loads(body)
+        assert status == 200 and card["gtin"] == gtin
+        assert next(h["value"] for h in card["highlights"] if h["key"] == "employee_satisfaction") == 64
+        names = {name.lower() for name, _ in headers}
+        assert {b"content-security-policy", b"x-content-type-options", b"link", b"vary"} <= names
+
+
+async def test_what_it_does_not_answer_goes_on_to_the_route(shop: Shop, cached: tuple[Actor, str]) -> None:
+    _, gtin = cached
+    cases: list[tuple[bytes, int | None]] = [  # None: a 400 or a 422, with the field's reason
+        (json.dumps({"code": make_gtin(7002)[1:]}).encode(), 404),  # not in the catalogue
+        (json.dumps({"code": f"(01){gtin}(10)L2025-12B"}).encode(), 200),  # a lot: the route adds its record
+        (json.dumps({"code": f"https://id.gs1.org/01/{gtin}?17=270630"}).encode(), 200),
+        (json.dumps({"code": gtin[1:-1] + str((int(gtin[-1]) + 1) % 10)}).encode(), 422),  # check digit
+        (json.dumps({"code": "https://id.gs1.org/414/9520123456788"}).encode(), 404),  # a GLN
+        (json.dumps({"code": gtin[1:], "extra": 1}).encode(), None),
+        (json.dumps({"code": 4006381333931}).encode(), None),
+        (json.dumps({"code": "x" * 5000}).encode(), None),
+        (b'{"code": "4006381333931"', None),
+        (b"\xff\xfe", None),
+        (b"", None),
+    ]
+    for content, status in cases:
+        with_fast, without, answered, passed = await both(shop, content, JSON_HEADERS)
+        assert (answered, passed) == (0, 1), content
+        assert with_fast == without, content
+        assert with_fast[0] == status or (status is None and with_fast[0] in (400, 422)), (content, with_fast)
+        if with_fast[0] >= 400:
+            assert json.loads(with_fast[2])["status"] == with_fast[0]  # the problem JSON of sesame.problems
+
+
+async def test_a_body_without_a_usable_length_is_left_to_the_route(
+    shop: Shop, cached: tuple[Actor, str]
+) -> None:
+    """A chunked body (``Transfer-Encoding``, whatever ``Content-Length`` says) or no length: the route reads it."""
+    _, gtin = cached
+    fast = fast_path(shop.app)
+    content = json.dumps({"code": gtin[1:]}).encode()
+    for headers, status in (({"Transfer-Encoding": "chunked"}, 200), ({"Content-Length": "twenty"}, 400)):
+        before = fast.answered, fast.passed
+        response = await shop.client.post(SCAN_PATH, content=content, headers={**JSON_HEADERS, **headers})
+        assert response.status_code == status, (headers, response.text)
+        assert (fast.answered, fast.passed) == (before[0], before[1] + 1)
+        if status == 200:
+            assert response.json()["gtin"] == gtin
+        else:
+            assert "content-length" in response.json()["detail"]
+
+
+async def test_other_methods_and_paths_never_reach_it(shop: Shop, cached: tuple[Actor, str]) -> None:
+    _, gtin = cached
+    fast = fast_path(shop.app)
+    before = fast.answered, fast.passed
+    assert (await shop.client.get(SCAN_PATH)).status_code == 405
+    assert (await shop.client.get(f"/01/{gtin}", headers={"Accept": "application/json"})).status_code == 200
+    assert (await shop.client.post("/api/v1/bench/constant", json={"code": gtin})).status_code == 200
+    assert (fast.answered, fast.passed) == before
+
+
+async def test_a_new_card_version_is_never_answered_stale(shop: Shop, cached: tuple[Actor, str]) -> None:
+    owner, gtin = cached
+    fast = fast_path(shop.app)
+    renamed = await shop.client.put(
+        f"/api/v1/companies/{owner.company_id}/products/{gtin}",
+        json={"name": "Huile d'olive, nouvelle récolte", "identity_card": identity_card(stock=12)},
+        headers=owner.headers,
+    )
+    assert renamed.status_code == 200, renamed.text
+    before = fast.answered
+    first = await shop.client.post(SCAN_PATH, json={"code": gtin[1:]})
+    card = first.json()
+    assert card["name"] == "Huile d'olive, nouvelle récolte" and card["identity_card"]["stock"] == 12
+    again = await shop.client.post(SCAN_PATH, json={"code": gtin[1:]})
+    assert again.content == first.content and fast.answered == before + 2
+
+
+codes = st.one_of(
+    st.text(max_size=40),
+    st.from_regex(r"\A[0-9]{8,14}\Z"),
+    st.builds(lambda n: make_gtin(n)[1:], st.integers(7000, 7003)),
+    st.sampled_from(["(01)", "https://id.gs1.org/01/", "]C101", "01"]).map(lambda p: p + make_gtin(7001)),
+)
+bodies = st.one_of(
+    st.builds(lambda code: json.dumps({"code": code}).encode(), codes),
+    st.builds(lambda code: json.dumps({"code": code}, ensure_ascii=False).encode(), codes),
+    st.builds(lambda value: json.dumps({"code": value}).encode(), st.integers() | st.none() | st.booleans()),
+    st.dictionaries(st.text(max_size=6), st.text(max_size=6), max_size=3).map(
+        lambda d: json.dumps(d).encode()
+    ),
+    st.binary(max_size=64),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(content=bodies, content_type=st.sampled_from(["application/json", "text/plain", ""]))
+async def test_any_body_is_answered_as_the_route_answers_it(
+    shop: Shop, cached: tuple[Actor, str], content: bytes, content_type: str
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    with_fast, without, answered, passed = await both(shop, content, headers)
+    assert answered + passed == 1
+    assert with_fast == without
+    assert with_fast[0] < 500
+
+
+async def test_a_client_gone_mid_body_is_passed_on_with_what_came(app: Litestar) -> None:
+    """The route then sees the part that came and the disconnect, as it would without the fast path."""
+    seen: list[Any] = []
+
+    async def route(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(await receive())
+        seen.append(await receive())
+
+    frames: list[Any] = [
+        {"type": "http.request", "body": b'{"code": "40', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive() -> Any:
+        return frames.pop(0)
+
+    async def send(message: Any) -> None:
+        raise AssertionError(f"nothing is sent for a client gone: {message}")
+
+    fast = ScanFastPath(app, route)
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": SCAN_PATH,
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"24")],
+    }
+    await fast(scope, receive, send)  # type: ignore[arg-type]
+    assert seen == [
+        {"type": "http.request", "body": b'{"code": "40', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    assert (fast.answered, fast.passed) == (0, 1)
