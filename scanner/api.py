@@ -1,7 +1,8 @@
 """Thin controllers: the catalogue, QR codes, the scan endpoints and the GS1 Digital Link resolver.
 
 The resolver and ``POST /api/v1/scan`` are the hot path: they take no database session unless the card cache
-needs one, and answer with the card's pre-encoded bytes.
+needs one, and answer with the card's pre-encoded bytes. A scan of a product's plain code is answered the same way
+before it reaches Litestar's router (``scanner.fastpath``); this controller answers the rest (lots, errors).
 """
 
 from __future__ import annotations
