@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -11,28 +12,37 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from litestar import Litestar
+from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
+from litestar.middleware._internal.exceptions.middleware import ExceptionHandlerMiddleware
 
-from scanner.fastpath import SCAN_PATH, ScanFastPath
+from scanner.api import ScanController
+from scanner.fastpath import SCAN_PATH, ScanFastPath, install, what_it_would_skip
+from sesame.bodies import WholeBodies
+from sesame.settings import Settings
 from tests.scanner.conftest import Actor, Shop, identity_card, make_gtin
 
 JSON_HEADERS = {"Content-Type": "application/json"}
+CACHED = make_gtin(7001)
 
 
 @pytest.fixture
 async def cached(shop: Shop) -> tuple[Actor, str]:
-    """A product whose card this app's cache holds (a first scan went through the route and kept it)."""
+    """A product whose card this app's cache holds (a first scan loaded it)."""
     owner = await shop.company(name="Huilerie de la Voie Rapide SAS")
     await shop.file(owner, {"employee_satisfaction": {"value": 64, "unit": "%"}})
-    gtin = make_gtin(7001)
-    await shop.product(owner, gtin)
-    first = await shop.client.post(SCAN_PATH, json={"code": gtin[1:]})
+    await shop.product(owner, CACHED)
+    first = await shop.client.post(SCAN_PATH, json={"code": CACHED[1:]})
     assert first.status_code == 200, first.text
-    return owner, gtin
+    return owner, CACHED
 
 
 def fast_path(app: Litestar) -> ScanFastPath:
-    fast = app.asgi_handler
+    outer = app.asgi_handler
+    assert isinstance(outer, ExceptionHandlerMiddleware)
+    fast = outer.app
     assert isinstance(fast, ScanFastPath), "create_app puts the scan's fast path in front of the router"
     return fast
 
@@ -40,12 +50,14 @@ def fast_path(app: Litestar) -> ScanFastPath:
 @contextmanager
 def route_only(app: Litestar) -> Iterator[None]:
     """The app as it would be without the fast path: the router answers every request."""
+    outer = app.asgi_handler
     fast = fast_path(app)
-    app.asgi_handler = fast.inner
+    assert isinstance(outer, ExceptionHandlerMiddleware)
+    outer.app = fast.inner
     try:
         yield
     finally:
-        app.asgi_handler = fast
+        outer.app = fast
 
 
 def answer(response: httpx.Response) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
@@ -63,11 +75,16 @@ async def both(shop: Shop, content: bytes, headers: dict[str, str]) -> tuple[Any
     return with_fast, without, *counts
 
 
+def plain_forms(gtin: str) -> set[str]:
+    """Codes naming nothing but the product: the fast path answers them."""
+    return {gtin[1:], gtin, f"(01){gtin}", f"01{gtin}", f"]C101{gtin}", f"https://id.gs1.org/01/{gtin}"}
+
+
 async def test_a_cached_card_is_answered_ahead_of_the_router_as_the_route_answers_it(
     shop: Shop, cached: tuple[Actor, str]
 ) -> None:
     _, gtin = cached
-    for code in (gtin[1:], gtin, f"https://id.gs1.org/01/{gtin}", f"(01){gtin}"):
+    for code in sorted(plain_forms(gtin)):
         with_fast, without, answered, passed = await both(
             shop, json.dumps({"code": code}).encode(), JSON_HEADERS
         )
@@ -81,10 +98,21 @@ async def test_a_cached_card_is_answered_ahead_of_the_router_as_the_route_answer
         assert {b"content-security-policy", b"x-content-type-options", b"link", b"vary"} <= names
 
 
+async def test_an_unknown_product_is_the_routes_404(shop: Shop, cached: tuple[Actor, str]) -> None:
+    """The lookup's ``ProductNotFound`` goes to the route's exception handlers: the same problem JSON."""
+    del cached
+    for _ in range(2):  # the second time, the cache knows the GTIN is missing
+        with_fast, without, answered, passed = await both(
+            shop, json.dumps({"code": make_gtin(7002)[1:]}).encode(), JSON_HEADERS
+        )
+        assert (answered, passed) == (1, 0)
+        assert with_fast == without and with_fast[0] == 404
+        assert json.loads(with_fast[2])["status"] == 404
+
+
 async def test_what_it_does_not_answer_goes_on_to_the_route(shop: Shop, cached: tuple[Actor, str]) -> None:
     _, gtin = cached
     cases: list[tuple[bytes, int | None]] = [  # None: a 400 or a 422, with the field's reason
-        (json.dumps({"code": make_gtin(7002)[1:]}).encode(), 404),  # not in the catalogue
         (json.dumps({"code": f"(01){gtin}(10)L2025-12B"}).encode(), 200),  # a lot: the route adds its record
         (json.dumps({"code": f"https://id.gs1.org/01/{gtin}?17=270630"}).encode(), 200),
         (json.dumps({"code": gtin[1:-1] + str((int(gtin[-1]) + 1) % 10)}).encode(), 422),  # check digit
@@ -103,6 +131,10 @@ async def test_what_it_does_not_answer_goes_on_to_the_route(shop: Shop, cached: 
         assert with_fast[0] == status or (status is None and with_fast[0] in (400, 422)), (content, with_fast)
         if with_fast[0] >= 400:
             assert json.loads(with_fast[2])["status"] == with_fast[0]  # the problem JSON of sesame.problems
+        if status == 200:
+            assert json.loads(with_fast[2])["scan"]["digital_link"].startswith(
+                f"http://sesame.test/01/{gtin}"
+            )
 
 
 async def test_a_body_without_a_usable_length_is_left_to_the_route(
@@ -123,11 +155,22 @@ async def test_a_body_without_a_usable_length_is_left_to_the_route(
             assert "content-length" in response.json()["detail"]
 
 
+async def test_a_host_the_router_refuses_is_refused(shop: Shop, cached: tuple[Actor, str]) -> None:
+    _, gtin = cached
+    with_fast, without, answered, passed = await both(
+        shop, json.dumps({"code": gtin[1:]}).encode(), {**JSON_HEADERS, "Host": 'a"b'}
+    )
+    assert (answered, passed) == (0, 1)
+    assert with_fast == without and with_fast[0] == 400
+    assert "host" in json.loads(with_fast[2])["detail"].lower()
+
+
 async def test_other_methods_and_paths_never_reach_it(shop: Shop, cached: tuple[Actor, str]) -> None:
     _, gtin = cached
     fast = fast_path(shop.app)
     before = fast.answered, fast.passed
     assert (await shop.client.get(SCAN_PATH)).status_code == 405
+    assert (await shop.client.post(SCAN_PATH + "/", json={"code": gtin})).status_code == 200  # the route's
     assert (await shop.client.get(f"/01/{gtin}", headers={"Accept": "application/json"})).status_code == 200
     assert (await shop.client.post("/api/v1/bench/constant", json={"code": gtin})).status_code == 200
     assert (fast.answered, fast.passed) == before
@@ -154,6 +197,7 @@ codes = st.one_of(
     st.text(max_size=40),
     st.from_regex(r"\A[0-9]{8,14}\Z"),
     st.builds(lambda n: make_gtin(n)[1:], st.integers(7000, 7003)),
+    st.sampled_from(sorted(plain_forms(CACHED))),
     st.sampled_from(["(01)", "https://id.gs1.org/01/", "]C101", "01"]).map(lambda p: p + make_gtin(7001)),
 )
 bodies = st.one_of(
@@ -177,6 +221,12 @@ async def test_any_body_is_answered_as_the_route_answers_it(
     assert answered + passed == 1
     assert with_fast == without
     assert with_fast[0] < 500
+    try:
+        asked = json.loads(content)
+    except ValueError:
+        asked = None
+    if isinstance(asked, dict) and set(asked) == {"code"} and asked["code"] in plain_forms(cached[1]):
+        assert answered == 1 and with_fast[0] == 200  # not a test that would pass with the fast path off
 
 
 async def test_a_client_gone_mid_body_is_passed_on_with_what_came(app: Litestar) -> None:
@@ -198,13 +248,14 @@ async def test_a_client_gone_mid_body_is_passed_on_with_what_came(app: Litestar)
     async def send(message: Any) -> None:
         raise AssertionError(f"nothing is sent for a client gone: {message}")
 
-    fast = ScanFastPath(app, route)
+    fast = ScanFastPath(app, route, exception_handlers={})
     scope = {
         "type": "http",
         "method": "POST",
         "path": SCAN_PATH,
         "root_path": "",
         "headers": [(b"content-type", b"application/json"), (b"content-length", b"24")],
+        "state": {},
     }
     await fast(scope, receive, send)  # type: ignore[arg-type]
     assert seen == [
@@ -212,3 +263,85 @@ async def test_a_client_gone_mid_body_is_passed_on_with_what_came(app: Litestar)
         {"type": "http.disconnect"},
     ]
     assert (fast.answered, fast.passed) == (0, 1)
+
+
+class Recorded(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def test_it_stays_out_when_it_would_skip_something(settings: Settings) -> None:
+    """A guard, another middleware, CORS...: then the route answers every scan, and the log says why."""
+    state = State({"settings": settings})
+    wholes = DefineMiddleware(WholeBodies, limit=settings.max_body_bytes)
+
+    async def guard(connection: Any, handler: Any) -> None:
+        return None
+
+    def noop(app: Any) -> Any:
+        return app
+
+    apps = {
+        "guards": Litestar(
+            [Router("/", route_handlers=[ScanController], guards=[guard])], middleware=[wholes]
+        ),
+        "middleware": Litestar([ScanController], middleware=[wholes, noop]),
+        "CORS": Litestar([ScanController], middleware=[wholes], cors_config=CORSConfig()),
+        "no route": Litestar([], middleware=[wholes]),
+    }
+    for expected, app in apps.items():
+        app.state = state
+        skipped = what_it_would_skip(app)
+        assert any(expected.lower() in reason.lower() for reason in skipped), (expected, skipped)
+        handler_before = app.asgi_handler
+        recorded = Recorded()
+        logging.getLogger("scanner.fastpath").addHandler(recorded)
+        try:
+            assert install(app) is None
+        finally:
+            logging.getLogger("scanner.fastpath").removeHandler(recorded)
+        assert app.asgi_handler is handler_before and getattr(handler_before, "app", None) is not None
+        assert not isinstance(getattr(handler_before, "app", None), ScanFastPath)
+        assert any("goes through the router" in line and skipped[0] in line for line in recorded.lines)
+
+    plain = Litestar([ScanController], middleware=[wholes])
+    plain.state = state
+    assert what_it_would_skip(plain) == [] and isinstance(install(plain), ScanFastPath)
+
+
+async def test_an_error_inside_it_is_answered_by_the_apps_exception_handlers(app: Litestar) -> None:
+    """A server whose ``receive`` fails: a 500 problem JSON with the security headers, not a raw exception."""
+
+    async def receive() -> Any:
+        raise RuntimeError("the server's receive failed")
+
+    sent: list[Any] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": SCAN_PATH,
+        "raw_path": SCAN_PATH.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"t"), (b"content-type", b"application/json"), (b"content-length", b"24")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "state": {},
+    }
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    start, body = sent[0], b"".join(m.get("body", b"") for m in sent[1:])
+    headers = dict(start["headers"])
+    assert start["status"] == 500 and headers[b"content-type"] == b"application/problem+json"
+    assert b"content-security-policy" in headers and json.loads(body)["status"] == 500
+    assert fast_path(app).answered == 0
