@@ -100,7 +100,7 @@ async def _card(state: State, gtin14: str) -> CachedCard:
     return cache.fresh(gtin14) or await cache.get(gtin14)
 
 
-def json_headers(card: CachedCard, app: Litestar, base: str) -> Headers:
+def _json_headers(card: CachedCard, app: Litestar, base: str) -> Headers:
     """The headers of a card's plain JSON answer, encoded once and kept with the card."""
     if card.json_headers is None:
         card.json_headers = encode_headers(
@@ -114,6 +114,11 @@ def json_headers(card: CachedCard, app: Litestar, base: str) -> Headers:
             },
         )
     return card.json_headers
+
+
+def card_answer(card: CachedCard, app: Litestar, base: str) -> PreEncoded:
+    """A card's plain JSON answer: its bytes, with the headers kept with the card."""
+    return PreEncoded(app, card.body, media_type=JSON, encoded=_json_headers(card, app, base))
 
 
 def _quick_gtin(code: str) -> str | None:
@@ -147,12 +152,7 @@ async def resolve_gtin(request: Request[Any, Any, Any], state: State, rest: str)
     settings: Settings = state.settings
     if gtin is not None and resolver.negotiate(_header(scope, b"accept")) == "json":
         card = await _card(state, gtin)  # the common case: a plain GTIN, JSON, headers ready in the card
-        return PreEncoded(
-            request.app,
-            card.body,
-            media_type=JSON,
-            encoded=json_headers(card, request.app, settings.public_url),
-        )
+        return card_answer(card, request.app, settings.public_url)
     if gtin is None:
         link = gs1.parse_resolver_path(path, query.decode("latin-1"))
         if link.gtin is None:  # pragma: no cover - the route only matches /01/
@@ -173,7 +173,7 @@ async def resolve_gtin(request: Request[Any, Any, Any], state: State, rest: str)
         return PreEncoded(app, b"", media_type=JSON, status=HTTP_307_TEMPORARY_REDIRECT, headers=headers)
     if kind == "json":
         if link is None:
-            return PreEncoded(app, card.body, media_type=JSON, encoded=json_headers(card, app, base))
+            return card_answer(card, app, base)
         return PreEncoded(app, resolver.with_context(card, base, link), media_type=JSON, headers=headers)
     if kind == "linkset":
         headers["Link"] += (
@@ -264,8 +264,7 @@ class ScanController(Controller):
         card = await _card(state, gtin)
         settings: Settings = state.settings
         if link is None or link == gs1.DigitalLink("01", gtin):
-            encoded = json_headers(card, request.app, settings.public_url)
-            return PreEncoded(request.app, card.body, media_type=JSON, encoded=encoded)
+            return card_answer(card, request.app, settings.public_url)
         return PreEncoded(
             request.app, resolver.with_context(card, settings.public_url, link), media_type=JSON
         )

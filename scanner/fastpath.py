@@ -44,8 +44,7 @@ from litestar.types import ASGIApp, ExceptionHandlersMap, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from scanner import gs1
-from scanner._response import PreEncoded
-from scanner.api import JSON, ScanController, card_cache, json_headers, read_code
+from scanner.api import ScanController, card_answer, card_cache, read_code
 from scanner.errors import UnknownIdentifier, UnreadableCode
 from scanner.schemas import ScanRequest
 from sesame.bodies import WholeBodies, declared_length, read_whole
@@ -103,9 +102,7 @@ class ScanFastPath:
         self.answered += 1
         cache = card_cache(self.app.state)
         card = cache.fresh(gtin) or await cache.get(gtin)
-        base = settings.public_url
-        answer = PreEncoded(self.app, card.body, media_type=JSON, encoded=json_headers(card, self.app, base))
-        await answer(scope, receive, send)
+        await card_answer(card, self.app, settings.public_url)(scope, receive, send)
 
     def plain_gtin(self, body: bytes) -> str | None:
         """The GTIN when ``body`` asks for a product's plain card; ``None`` for anything the route answers."""

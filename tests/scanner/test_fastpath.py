@@ -23,6 +23,7 @@ from scanner.fastpath import SCAN_PATH, ScanFastPath, install, what_it_would_ski
 from sesame.bodies import WholeBodies
 from sesame.settings import Settings
 from tests.scanner.conftest import Actor, Shop, identity_card, make_gtin
+from tests.sesame.test_bodies import post_asgi
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 CACHED = make_gtin(7001)
@@ -319,29 +320,10 @@ async def test_an_error_inside_it_is_answered_by_the_apps_exception_handlers(app
     async def receive() -> Any:
         raise RuntimeError("the server's receive failed")
 
-    sent: list[Any] = []
-
-    async def send(message: Any) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": SCAN_PATH,
-        "raw_path": SCAN_PATH.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"t"), (b"content-type", b"application/json"), (b"content-length", b"24")],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-        "state": {},
-    }
-    await app(scope, receive, send)  # type: ignore[arg-type]
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"24")]
+    sent = await post_asgi(app, SCAN_PATH, headers, receive)
     start, body = sent[0], b"".join(m.get("body", b"") for m in sent[1:])
-    headers = dict(start["headers"])
-    assert start["status"] == 500 and headers[b"content-type"] == b"application/problem+json"
-    assert b"content-security-policy" in headers and json.loads(body)["status"] == 500
+    answered = dict(start["headers"])
+    assert start["status"] == 500 and answered[b"content-type"] == b"application/problem+json"
+    assert b"content-security-policy" in answered and json.loads(body)["status"] == 500
     assert fast_path(app).answered == 0

@@ -221,7 +221,8 @@ def test_declared_length() -> None:
 # -- through the app ---------------------------------------------------------------------------------------------
 
 
-async def call(app: Litestar, path: str, headers: list[tuple[bytes, bytes]], receive: Any) -> tuple[int, Any]:
+async def post_asgi(app: Any, path: str, headers: list[tuple[bytes, bytes]], receive: Any) -> list[Any]:
+    """``POST path`` straight through ``app``'s ASGI call; the messages it sent."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -242,7 +243,12 @@ async def call(app: Litestar, path: str, headers: list[tuple[bytes, bytes]], rec
     async def send(message: Any) -> None:
         sent.append(message)
 
-    await app(scope, receive, send)  # type: ignore[arg-type]
+    await app(scope, receive, send)
+    return sent
+
+
+async def call(app: Litestar, path: str, headers: list[tuple[bytes, bytes]], receive: Any) -> tuple[int, Any]:
+    sent = await post_asgi(app, path, headers, receive)
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return sent[0]["status"], json.loads(body) if body else None
 
