@@ -10,8 +10,8 @@ receiving a request body.
 
 The endpoints run in interleaved rounds and the table shows medians, so background load that drifts during
 the run weighs on both sides of each ratio. Before measuring, wrk walks the whole catalogue for ``--warmup``
-seconds (several passes) so each worker's card cache holds it, as it does in a shop after the first minutes;
-a miss costs one indexed join and one encode. Prints a markdown table and writes ``var/bench/scan.json``.
+seconds (several passes, in runs of a few seconds that each connect afresh) so each worker's card cache holds
+it, as it does in a shop after the first minutes; a miss costs one indexed join and one encode. Prints a markdown table and writes ``var/bench/scan.json``.
 
     python -m bench.bench_scan [--products N] [--duration S] [--connections C]
 """
@@ -25,7 +25,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -41,11 +40,12 @@ from stdnum import luhn
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import CpuSteal  # noqa: E402
+from bench import CpuSteal, start_server, stop_server  # noqa: E402
 
 OUT = ROOT / "var" / "bench" / "scan.json"
 BAR_RATIO = 0.70
 BAR_P99_MS = 15.0
+WARMUP_RUN_S = 5  # seconds per warm-up run: each connects afresh, so no worker is left out of every one
 PASSWORD = "bench password 1234"
 
 RANDOM_GET = """
@@ -412,7 +412,7 @@ def main(argv: list[str]) -> int:
 
         sesame = Path(sys.executable).with_name("sesame")
         command = [str(sesame), "serve", "--workers", str(args.workers), "--port", str(port)]
-        proc = subprocess.Popen(command, env=env, cwd=tmp, start_new_session=True)
+        proc = start_server(command, env=env, cwd=tmp)
         _wait_ready(base, proc)
         sample = httpx.get(f"{base}/01/{gtins[0]}", headers={"Accept": "application/json"}, timeout=5)
         sample.raise_for_status()
@@ -422,10 +422,16 @@ def main(argv: list[str]) -> int:
             scripts[name].write_text(template % {"gtins": tmp / "gtins.txt", "size": size})
 
         common = {"connections": args.connections}
-        # Both endpoints share each worker's card cache: walk the catalogue until both workers hold it all.
-        warm = run_wrk(f"{base}/", duration=args.warmup, script=scripts["warm"], **common)
-        passes = warm["requests_per_s"] * args.warmup / len(gtins)
-        print(f"warm-up: {passes:.1f} passes over the catalogue", file=sys.stderr)
+        # Both endpoints share each worker's card cache: walk the catalogue until every worker holds it all. The
+        # workers share one listening socket and the first one awake takes every connection waiting, so one wrk
+        # run's 64 connections can all land on one worker (seen: 64 to 0): the walk is cut into short runs, each
+        # connecting afresh, so that every worker gets its share of several of them.
+        walked = 0.0
+        runs = max(1, -(-args.warmup // WARMUP_RUN_S))
+        for _ in range(runs):
+            warm = run_wrk(f"{base}/", duration=max(1, args.warmup // runs), script=scripts["warm"], **common)
+            walked += warm["requests_per_s"] * max(1, args.warmup // runs)
+        print(f"warm-up: {walked / len(gtins):.1f} passes over the catalogue in {runs} runs", file=sys.stderr)
         rows = [
             ("constant JSON (GET)", scripts["constant"]),
             ("constant JSON (POST, same body as a scan)", scripts["constant_post"]),
@@ -455,11 +461,7 @@ def main(argv: list[str]) -> int:
             )
     finally:
         if proc is not None:
-            os.killpg(proc.pid, signal.SIGINT)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+            stop_server(proc)
 
     try:
         cpu = asyncio.run(cpu_per_request(settings, gtins, size))

@@ -18,7 +18,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,7 @@ from stdnum import luhn
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import CpuSteal  # noqa: E402
+from bench import CpuSteal, start_server, stop_server  # noqa: E402
 from bench.bench_scan import _free_port, _wait_ready, ensure_wrk, run_wrk  # noqa: E402
 
 BAR_RPS = 2_000.0
@@ -205,7 +204,7 @@ def main(argv: list[str]) -> int:
 
         sesame = Path(sys.executable).with_name("sesame")
         command = [str(sesame), "serve", "--workers", str(args.workers), "--port", str(port)]
-        proc = subprocess.Popen(command, env=env, cwd=tmp, start_new_session=True)
+        proc = start_server(command, env=env, cwd=tmp)
         _wait_ready(base, proc)
         url = f"{base}/api/v1/sesames/{sesame_id}/fields"
         auth = {"Authorization": f"Bearer {token}"}
@@ -231,11 +230,7 @@ def main(argv: list[str]) -> int:
         steal_text = steal.describe()
     finally:
         if proc is not None:
-            os.killpg(proc.pid, signal.SIGINT)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+            stop_server(proc)
         shutil.rmtree(tmp, ignore_errors=True)
         if pg_name is not None:
             asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))

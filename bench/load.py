@@ -34,7 +34,6 @@ import os
 import platform
 import random
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -51,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from stdnum import ean  # noqa: E402
 
-from bench import CpuSteal  # noqa: E402
+from bench import CpuSteal, start_server, stop_server  # noqa: E402
 from tests.scanner.checkout.live import Cast, Person, Verifier, free_port, seed  # noqa: E402
 
 PG_ADMIN = os.environ.get("SESAME_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -141,7 +140,7 @@ class Server:
     def __enter__(self) -> Server:
         _sesame("db", "upgrade", env=self.env)
         with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(
+            self.proc = start_server(
                 [
                     sys.executable,
                     "-m",
@@ -156,7 +155,6 @@ class Server:
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
             )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -169,13 +167,8 @@ class Server:
         raise RuntimeError("the server did not start")
 
     def __exit__(self, *exc: object) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGINT)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        if self.proc is not None:
+            stop_server(self.proc, timeout=20)
 
     def pids(self) -> list[int]:
         """The server's main process and every descendant (Granian's workers)."""
