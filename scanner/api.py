@@ -80,11 +80,26 @@ def _header(scope: Any, name: bytes) -> str | None:
     return None
 
 
-def _raw_path(request: Request[Any, Any, Any]) -> str:
-    raw = request.scope.get("raw_path")
+def _raw_path(scope: Any) -> str:
+    raw = scope.get("raw_path")
     if isinstance(raw, bytes | bytearray):
         return raw.decode("latin-1").split("?", 1)[0]
-    return request.scope["path"]
+    return str(scope["path"])
+
+
+def plain_json_gtin(scope: Any) -> str | None:
+    """The GTIN-14 when a resolver request asks for a product's plain JSON card and nothing else: ``/01/`` and
+    14 digits with a right check digit, no qualifier, no query, an ``Accept`` that chooses JSON. The route's
+    common case, and the one ``scanner.fastpath`` answers ahead of the router; ``None`` for anything else."""
+    if scope.get("query_string"):
+        return None
+    path = _raw_path(scope)
+    if len(path) != 18:
+        return None
+    gtin = gs1.fast_gtin14(path[4:])
+    if gtin is None or resolver.negotiate(_header(scope, b"accept")) != "json":
+        return None
+    return gtin
 
 
 def _unknown_key(link: gs1.DigitalLink) -> UnknownIdentifier:
@@ -145,14 +160,15 @@ def _quick_gtin(code: str) -> str | None:
 async def resolve_gtin(request: Request[Any, Any, Any], state: State, rest: str) -> PreEncoded:
     del rest  # the raw path keeps %2F inside values apart from separators
     scope = request.scope
-    path = _raw_path(request)
+    settings: Settings = state.settings
+    gtin = plain_json_gtin(scope)
+    if gtin is not None:
+        card = await _card(state, gtin)  # the common case: a plain GTIN, JSON, headers ready in the card
+        return card_answer(card, request.app, settings.public_url)
+    path = _raw_path(scope)
     query: bytes = scope.get("query_string", b"")
     gtin = gs1.fast_gtin14(path[4:]) if not query and len(path) == 18 else None
     link: gs1.DigitalLink | None = None
-    settings: Settings = state.settings
-    if gtin is not None and resolver.negotiate(_header(scope, b"accept")) == "json":
-        card = await _card(state, gtin)  # the common case: a plain GTIN, JSON, headers ready in the card
-        return card_answer(card, request.app, settings.public_url)
     if gtin is None:
         link = gs1.parse_resolver_path(path, query.decode("latin-1"))
         if link.gtin is None:  # pragma: no cover - the route only matches /01/
@@ -200,7 +216,7 @@ async def resolve_gtin(request: Request[Any, Any, Any], state: State, rest: str)
 async def resolve_other_key(request: Request[Any, Any, Any], rest: str) -> Response[bytes]:
     del rest
     link = gs1.parse_resolver_path(
-        _raw_path(request), request.scope.get("query_string", b"").decode("latin-1")
+        _raw_path(request.scope), request.scope.get("query_string", b"").decode("latin-1")
     )
     raise _unknown_key(link)
 

@@ -1,4 +1,5 @@
-"""``scanner.fastpath``: ``POST /api/v1/scan`` answered ahead of the router, byte for byte as the route answers."""
+"""``scanner.fastpath``: ``POST /api/v1/scan`` and ``GET /01/{gtin}`` (JSON) answered ahead of the router, byte for
+byte as their routes answer."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.middleware._internal.exceptions.middleware import ExceptionHandlerMiddleware
 
 from scanner.api import ScanController
-from scanner.fastpath import SCAN_PATH, ScanFastPath, install, what_it_would_skip
+from scanner.fastpath import RESOLVER, SCAN, SCAN_PATH, CardFastPath, install, what_it_would_skip
 from sesame.bodies import WholeBodies
 from sesame.settings import Settings
 from tests.scanner.conftest import Actor, Shop, identity_card, make_gtin
@@ -40,11 +41,11 @@ async def cached(shop: Shop) -> tuple[Actor, str]:
     return owner, CACHED
 
 
-def fast_path(app: Litestar) -> ScanFastPath:
+def fast_path(app: Litestar) -> CardFastPath:
     outer = app.asgi_handler
     assert isinstance(outer, ExceptionHandlerMiddleware)
     fast = outer.app
-    assert isinstance(fast, ScanFastPath), "create_app puts the scan's fast path in front of the router"
+    assert isinstance(fast, CardFastPath), "create_app puts the card's fast path in front of the router"
     return fast
 
 
@@ -172,7 +173,9 @@ async def test_other_methods_and_paths_never_reach_it(shop: Shop, cached: tuple[
     before = fast.answered, fast.passed
     assert (await shop.client.get(SCAN_PATH)).status_code == 405
     assert (await shop.client.post(SCAN_PATH + "/", json={"code": gtin})).status_code == 200  # the route's
-    assert (await shop.client.get(f"/01/{gtin}", headers={"Accept": "application/json"})).status_code == 200
+    assert (await shop.client.head(f"/01/{gtin}", headers={"Accept": "application/json"})).status_code == 200
+    assert (await shop.client.post(f"/01/{gtin}", json={"code": gtin})).status_code == 405
+    assert (await shop.client.get(f"/api/v1/products/{gtin}")).status_code == 200
     assert (await shop.client.post("/api/v1/bench/constant", json={"code": gtin})).status_code == 200
     assert (fast.answered, fast.passed) == before
 
@@ -192,6 +195,8 @@ async def test_a_new_card_version_is_never_answered_stale(shop: Shop, cached: tu
     assert card["name"] == "Huile d'olive, nouvelle récolte" and card["identity_card"]["stock"] == 12
     again = await shop.client.post(SCAN_PATH, json={"code": gtin[1:]})
     assert again.content == first.content and fast.answered == before + 2
+    resolved = await shop.client.get(f"/01/{gtin}", headers={"Accept": "application/json"})
+    assert resolved.content == first.content and fast.answered == before + 3
 
 
 codes = st.one_of(
@@ -249,7 +254,7 @@ async def test_a_client_gone_mid_body_is_passed_on_with_what_came(app: Litestar)
     async def send(message: Any) -> None:
         raise AssertionError(f"nothing is sent for a client gone: {message}")
 
-    fast = ScanFastPath(app, route, exception_handlers={})
+    fast = CardFastPath(app, route, {SCAN: {}})
     scope = {
         "type": "http",
         "method": "POST",
@@ -264,6 +269,115 @@ async def test_a_client_gone_mid_body_is_passed_on_with_what_came(app: Litestar)
         {"type": "http.disconnect"},
     ]
     assert (fast.answered, fast.passed) == (0, 1)
+
+
+async def both_get(shop: Shop, path: str, headers: dict[str, str]) -> tuple[Any, Any, int, int]:
+    """``both`` for a resolver GET."""
+    fast = fast_path(shop.app)
+    answered, passed = fast.answered, fast.passed
+    with_fast = answer(await shop.client.get(path, headers=headers, follow_redirects=False))
+    counts = fast.answered - answered, fast.passed - passed
+    with route_only(shop.app):
+        without = answer(await shop.client.get(path, headers=headers, follow_redirects=False))
+    return with_fast, without, *counts
+
+
+#: ``Accept`` values that choose the JSON card (``None``: no header at all)
+JSON_ACCEPTS = ["application/json", None, "*/*", "application/json;q=0.9, text/html;q=0.1", "application/*"]
+
+
+async def test_a_plain_json_get_is_answered_ahead_of_the_router_as_the_route_answers_it(
+    shop: Shop, cached: tuple[Actor, str]
+) -> None:
+    _, gtin = cached
+    for accept in JSON_ACCEPTS:
+        headers = {"Accept": accept} if accept is not None else {}
+        with_fast, without, answered, passed = await both_get(shop, f"/01/{gtin}", headers)
+        assert (answered, passed) == (1, 0), accept
+        assert with_fast == without, accept
+        status, raw, body = with_fast
+        assert status == 200 and json.loads(body)["gtin"] == gtin
+        names = {name.lower() for name, _ in raw}
+        assert {b"content-security-policy", b"link", b"vary", b"access-control-allow-origin"} <= names
+
+
+async def test_what_the_resolver_route_adds_goes_on_to_it(shop: Shop, cached: tuple[Actor, str]) -> None:
+    """A page, a linkset, a redirect, a lot, a query, a short or wrong GTIN, an encoded path: the route's."""
+    _, gtin = cached
+    wrong = gtin[:-1] + str((int(gtin[-1]) + 1) % 10)
+    json_accept = {"Accept": "application/json"}
+    cases: list[tuple[str, dict[str, str], int]] = [
+        (f"/01/{gtin}", {"Accept": "text/html"}, 200),
+        (f"/01/{gtin}", {"Accept": "application/linkset+json"}, 200),
+        (f"/01/{gtin}?linkType=all", json_accept, 200),
+        (f"/01/{gtin}?linkType=gs1:pip", json_accept, 307),
+        (f"/01/{gtin}?17=270630", json_accept, 200),
+        (f"/01/{gtin}/10/L2025-12B", json_accept, 200),
+        (f"/01/{gtin[1:]}", json_accept, 200),  # 13 digits: the route reads and answers it
+        (f"/01/{wrong}", json_accept, 400),
+        (f"/01/%30{gtin[1:]}", json_accept, 200),
+        (f"/01/{gtin}", {"Accept": "application/json", "Host": 'a"b'}, 400),
+        (f"/01/{'9' * 14}", {"Accept": "text/html"}, 400),
+    ]
+    for path, headers, status in cases:
+        with_fast, without, answered, passed = await both_get(shop, path, headers)
+        assert (answered, passed) == (0, 1), (path, headers)
+        assert with_fast == without, (path, headers)
+        assert with_fast[0] == status, (path, headers, with_fast)
+
+
+async def test_an_unknown_product_is_the_resolvers_404(shop: Shop, cached: tuple[Actor, str]) -> None:
+    del cached
+    for _ in range(2):
+        with_fast, without, answered, passed = await both_get(
+            shop, f"/01/{make_gtin(7003)}", {"Accept": "application/json"}
+        )
+        assert (answered, passed) == (1, 0)
+        assert with_fast == without and with_fast[0] == 404
+        assert json.loads(with_fast[2])["status"] == 404
+
+
+media = st.sampled_from(
+    [
+        "application/json",
+        "text/html",
+        "application/linkset+json",
+        "*/*",
+        "application/*",
+        "text/*",
+        "image/png",
+    ]
+)
+accepts = st.one_of(
+    st.none(),
+    st.lists(
+        st.tuples(media, st.sampled_from(["", ";q=0", ";q=0.5", ";q=1", ";q=x", ";level=1"])).map("".join),
+        min_size=1,
+        max_size=4,
+    ).map(", ".join),
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=30),
+)
+paths = st.one_of(
+    st.just(CACHED),
+    st.builds(lambda n: make_gtin(n), st.integers(7000, 7003)),
+    st.from_regex(r"\A[0-9]{8,15}\Z"),
+    st.builds(lambda lot: f"{CACHED}/10/{lot}", st.from_regex(r"\A[A-Za-z0-9]{1,8}\Z")),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(rest=paths, accept=accepts, query=st.sampled_from(["", "?linkType=all", "?17=270630", "?x=1"]))
+async def test_any_resolver_get_is_answered_as_the_route_answers_it(
+    shop: Shop, cached: tuple[Actor, str], rest: str, accept: str | None, query: str
+) -> None:
+    headers = {"Accept": accept} if accept is not None else {}
+    with_fast, without, answered, passed = await both_get(shop, f"/01/{rest}{query}", headers)
+    assert answered + passed == 1
+    assert with_fast == without
+    assert with_fast[0] < 500
+    content_type = dict((name.lower(), value) for name, value in with_fast[1]).get(b"content-type")
+    if rest == cached[1] and not query and content_type == b"application/json":
+        assert answered == 1  # the plain JSON card: not a test that would pass with the fast path off
 
 
 class Recorded(logging.Handler):
@@ -306,12 +420,18 @@ def test_it_stays_out_when_it_would_skip_something(settings: Settings) -> None:
         finally:
             logging.getLogger("scanner.fastpath").removeHandler(recorded)
         assert app.asgi_handler is handler_before and getattr(handler_before, "app", None) is not None
-        assert not isinstance(getattr(handler_before, "app", None), ScanFastPath)
+        assert not isinstance(getattr(handler_before, "app", None), CardFastPath)
         assert any("goes through the router" in line and skipped[0] in line for line in recorded.lines)
 
     plain = Litestar([ScanController], middleware=[wholes])
     plain.state = state
-    assert what_it_would_skip(plain) == [] and isinstance(install(plain), ScanFastPath)
+    assert what_it_would_skip(plain) == [] and what_it_would_skip(plain, RESOLVER) == [
+        "no route answers GET /01/09506000134352"
+    ]
+    fast = install(plain)
+    assert (
+        isinstance(fast, CardFastPath) and fast.scan_handlers is not None and fast.resolver_handlers is None
+    )
 
 
 async def test_an_error_inside_it_is_answered_by_the_apps_exception_handlers(app: Litestar) -> None:
