@@ -128,7 +128,7 @@ class LiveServer:
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
+                process_group=0,  # its own group for killpg, in this session's scheduling group: bench.start_server
             )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
