@@ -50,7 +50,7 @@ def start_server(
     then shared between two groups (wrk's, the server's) before the server's threads share what their group got.
     The server's hand-offs between its threads (Granian's Rust runtime, its Python thread, the event loop) then
     wait behind wrk at each step: measured with the same server and the same wrk runs, ``POST /api/v1/scan``'s
-    p99 went from 5.7-7.3 ms (six runs, one group) to 10-13.5 ms (six runs, two groups) and its throughput fell
+    p99 went from 5.7-7.3 ms (six 5-second rounds, one group) to 10-13.5 ms (six rounds, two groups) and its throughput fell
     by a quarter; the constant endpoints' p99 reached 36-55 ms. A server started from the same shell as its load
     generator, as the README's commands do, shares one group with it.
     """

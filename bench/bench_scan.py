@@ -11,7 +11,8 @@ receiving a request body.
 The endpoints run in interleaved rounds and the table shows medians, so background load that drifts during
 the run weighs on both sides of each ratio. Before measuring, wrk walks the whole catalogue for ``--warmup``
 seconds (several passes, in runs of a few seconds that each connect afresh) so each worker's card cache holds
-it, as it does in a shop after the first minutes; a miss costs one indexed join and one encode. Prints a markdown table and writes ``var/bench/scan.json``.
+it, as it does in a shop after the first minutes; a miss costs one indexed join and one encode. Prints a markdown
+table and writes ``var/bench/scan.json``.
 
     python -m bench.bench_scan [--products N] [--duration S] [--connections C]
 """
@@ -428,9 +429,10 @@ def main(argv: list[str]) -> int:
         # connecting afresh, so that every worker gets its share of several of them.
         walked = 0.0
         runs = max(1, -(-args.warmup // WARMUP_RUN_S))
+        per_run = max(1, args.warmup // runs)
         for _ in range(runs):
-            warm = run_wrk(f"{base}/", duration=max(1, args.warmup // runs), script=scripts["warm"], **common)
-            walked += warm["requests_per_s"] * max(1, args.warmup // runs)
+            warm = run_wrk(f"{base}/", duration=per_run, script=scripts["warm"], **common)
+            walked += warm["requests_per_s"] * per_run
         print(f"warm-up: {walked / len(gtins):.1f} passes over the catalogue in {runs} runs", file=sys.stderr)
         rows = [
             ("constant JSON (GET)", scripts["constant"]),

@@ -95,6 +95,7 @@ class CardFastPath:
     ) -> None:
         self.app = app
         self.inner = inner
+        self.settings = app.state.settings  # read once: the body limit and the public URL of every answer
         self.scan_handlers = exception_handlers.get(SCAN)
         self.resolver_handlers = exception_handlers.get(RESOLVER)
         self._decoder = msgspec.json.Decoder(ScanRequest)
@@ -127,7 +128,7 @@ class CardFastPath:
     async def scan(self, handlers: ExceptionHandlersMap, scope: Scope, receive: Receive, send: Send) -> None:
         headers = scope["headers"]
         declared = declared_length(headers)
-        if declared is None or declared > self.app.state.settings.max_body_bytes or _host_refused(headers):
+        if declared is None or declared > self.settings.max_body_bytes or _host_refused(headers):
             self.passed += 1
             await self.inner(scope, receive, send)
             return
@@ -145,7 +146,7 @@ class CardFastPath:
         self.answered += 1
         cache = card_cache(self.app.state)
         card = cache.fresh(gtin) or await cache.get(gtin)
-        await card_answer(card, self.app, self.app.state.settings.public_url)(scope, receive, send)
+        await card_answer(card, self.app, self.settings.public_url)(scope, receive, send)
 
     def plain_gtin(self, body: bytes) -> str | None:
         """The GTIN when a scan's ``body`` asks for a product's plain card; ``None`` for anything the route

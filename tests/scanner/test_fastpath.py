@@ -66,15 +66,27 @@ def answer(response: httpx.Response) -> tuple[int, list[tuple[bytes, bytes]], by
     return response.status_code, list(response.headers.raw), response.content
 
 
-async def both(shop: Shop, content: bytes, headers: dict[str, str]) -> tuple[Any, Any, int, int]:
+async def compared(
+    shop: Shop, method: str, path: str, headers: dict[str, str], content: bytes | None = None
+) -> tuple[Any, Any, int, int]:
     """The same request with and without the fast path: both answers, and how many it answered and passed."""
     fast = fast_path(shop.app)
     answered, passed = fast.answered, fast.passed
-    with_fast = answer(await shop.client.post(SCAN_PATH, content=content, headers=headers))
+
+    async def ask() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        sent = shop.client.build_request(method, path, content=content, headers=headers)
+        return answer(await shop.client.send(sent, follow_redirects=False))
+
+    with_fast = await ask()
     counts = fast.answered - answered, fast.passed - passed
     with route_only(shop.app):
-        without = answer(await shop.client.post(SCAN_PATH, content=content, headers=headers))
+        without = await ask()
     return with_fast, without, *counts
+
+
+async def both(shop: Shop, content: bytes, headers: dict[str, str]) -> tuple[Any, Any, int, int]:
+    """``compared`` for a scan."""
+    return await compared(shop, "POST", SCAN_PATH, headers, content)
 
 
 def plain_forms(gtin: str) -> set[str]:
@@ -271,17 +283,6 @@ async def test_a_client_gone_mid_body_is_passed_on_with_what_came(app: Litestar)
     assert (fast.answered, fast.passed) == (0, 1)
 
 
-async def both_get(shop: Shop, path: str, headers: dict[str, str]) -> tuple[Any, Any, int, int]:
-    """``both`` for a resolver GET."""
-    fast = fast_path(shop.app)
-    answered, passed = fast.answered, fast.passed
-    with_fast = answer(await shop.client.get(path, headers=headers, follow_redirects=False))
-    counts = fast.answered - answered, fast.passed - passed
-    with route_only(shop.app):
-        without = answer(await shop.client.get(path, headers=headers, follow_redirects=False))
-    return with_fast, without, *counts
-
-
 #: ``Accept`` values that choose the JSON card (``None``: no header at all)
 JSON_ACCEPTS = ["application/json", None, "*/*", "application/json;q=0.9, text/html;q=0.1", "application/*"]
 
@@ -292,7 +293,7 @@ async def test_a_plain_json_get_is_answered_ahead_of_the_router_as_the_route_ans
     _, gtin = cached
     for accept in JSON_ACCEPTS:
         headers = {"Accept": accept} if accept is not None else {}
-        with_fast, without, answered, passed = await both_get(shop, f"/01/{gtin}", headers)
+        with_fast, without, answered, passed = await compared(shop, "GET", f"/01/{gtin}", headers)
         assert (answered, passed) == (1, 0), accept
         assert with_fast == without, accept
         status, raw, body = with_fast
@@ -320,7 +321,7 @@ async def test_what_the_resolver_route_adds_goes_on_to_it(shop: Shop, cached: tu
         (f"/01/{'9' * 14}", {"Accept": "text/html"}, 400),
     ]
     for path, headers, status in cases:
-        with_fast, without, answered, passed = await both_get(shop, path, headers)
+        with_fast, without, answered, passed = await compared(shop, "GET", path, headers)
         assert (answered, passed) == (0, 1), (path, headers)
         assert with_fast == without, (path, headers)
         assert with_fast[0] == status, (path, headers, with_fast)
@@ -329,8 +330,8 @@ async def test_what_the_resolver_route_adds_goes_on_to_it(shop: Shop, cached: tu
 async def test_an_unknown_product_is_the_resolvers_404(shop: Shop, cached: tuple[Actor, str]) -> None:
     del cached
     for _ in range(2):
-        with_fast, without, answered, passed = await both_get(
-            shop, f"/01/{make_gtin(7003)}", {"Accept": "application/json"}
+        with_fast, without, answered, passed = await compared(
+            shop, "GET", f"/01/{make_gtin(7003)}", {"Accept": "application/json"}
         )
         assert (answered, passed) == (1, 0)
         assert with_fast == without and with_fast[0] == 404
@@ -371,7 +372,7 @@ async def test_any_resolver_get_is_answered_as_the_route_answers_it(
     shop: Shop, cached: tuple[Actor, str], rest: str, accept: str | None, query: str
 ) -> None:
     headers = {"Accept": accept} if accept is not None else {}
-    with_fast, without, answered, passed = await both_get(shop, f"/01/{rest}{query}", headers)
+    with_fast, without, answered, passed = await compared(shop, "GET", f"/01/{rest}{query}", headers)
     assert answered + passed == 1
     assert with_fast == without
     assert with_fast[0] < 500
